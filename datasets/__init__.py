@@ -1,0 +1,1 @@
+"""Dataset plugins: every module here registers datasets with `bench.register_dataset`."""

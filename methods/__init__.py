@@ -1,0 +1,1 @@
+"""Denoiser plugins: every module here registers methods with `bench.register_method`."""
