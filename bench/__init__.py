@@ -4,6 +4,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from bench.errors import BenchError
 from bench.registry import (
+    Dataset,
     Denoiser,
     get_dataset,
     get_method,
@@ -20,6 +21,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 __all__ = [
     "BenchError",
+    "Dataset",
     "Denoiser",
     "__version__",
     "get_dataset",

@@ -28,6 +28,19 @@ class Denoiser(Protocol):
     def denoise(self, noisy: np.ndarray, sigma: float | None) -> np.ndarray: ...
 
 
+@runtime_checkable
+class Dataset(Protocol):
+    """What `get_dataset` returns: a named, ordered set of clean images addressed by id."""
+
+    name: str
+
+    def ids(self) -> list[str]: ...
+
+    def load(self, image_id: str) -> np.ndarray:
+        """The clean image as a float64 2-D array on 0–255 (colour averaged to gray)."""
+        ...
+
+
 Factory = Callable[..., Any]
 
 
@@ -102,7 +115,7 @@ def list_methods() -> list[str]:
     return METHODS.names()
 
 
-def get_dataset(name: str, **options: Any) -> Any:
+def get_dataset(name: str, **options: Any) -> Dataset:
     return DATASETS.create(name, **options)
 
 
