@@ -1,0 +1,209 @@
+"""One benchmark job: one method (with options) × one dataset × one σ × one seed, image by image.
+
+Every image's result goes to the results store the moment it is known, so a job killed mid-way
+loses only the image it was working on; a re-run skips images the store already has (successful
+rows only: failures are retried). A method that raises, returns the wrong shape or returns NaN
+on an image is recorded as a failed row for that image and the job goes on; problems with the
+job itself (unknown method or dataset, bad σ, unreadable image file) raise BenchError.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import logging
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
+from tqdm import tqdm
+
+from bench.errors import BenchError
+from bench.protocol import noisy_version, psnr, ssim, validate_image, validate_sigma
+from bench.provenance import git_commit, package_version
+from bench.registry import Dataset, Denoiser, get_dataset, get_method
+from bench.store import FAILED, OK, ResultStore, Row, row_key
+
+log = logging.getLogger(__name__)
+
+
+def options_hash(name: str, options: Mapping[str, Any]) -> str:
+    """A short, stable fingerprint of a configuration (same name and options → same hash)."""
+    text = json.dumps([name, dict(options)], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What one job evaluates. `crop` (a centre crop to crop × crop pixels) changes the images, so
+    it is part of the dataset's identity; `limit` (the first N images) only selects among them."""
+
+    method: str
+    dataset: str
+    sigma: float | None
+    seed: int = 0
+    method_options: dict[str, Any] = field(default_factory=dict)
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+    limit: int | None = None
+    crop: int | None = None
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig) -> JobSpec:
+        """The job described by the composed Hydra config (see conf/config.yaml)."""
+        return cls(
+            method=str(cfg.method.name),
+            method_options=_plain_dict(cfg.method.get("options"), "method.options"),
+            dataset=str(cfg.dataset.name),
+            dataset_options=_plain_dict(cfg.dataset.get("options"), "dataset.options"),
+            sigma=_optional_number(cfg.sigma, "sigma"),
+            seed=_whole_number(cfg.seed, "seed"),
+            limit=_optional_positive(cfg.get("limit"), "limit"),
+            crop=_optional_positive(cfg.get("crop"), "crop"),
+        )
+
+    @property
+    def config_hash(self) -> str:
+        return options_hash(self.method, self.method_options)
+
+    @property
+    def dataset_hash(self) -> str:
+        return options_hash(self.dataset, {**self.dataset_options, "__crop__": self.crop})
+
+
+def run_job(spec: JobSpec, store: ResultStore, job_label: str = "") -> list[Row]:
+    """Evaluate every image of the job; the rows (new or found in the store), in image order."""
+    method = get_method(spec.method, **spec.method_options)
+    _check_sigma(spec.sigma, method, spec.method)
+    dataset = get_dataset(spec.dataset, **spec.dataset_options)
+    image_ids = list(dataset.ids())
+    if not image_ids:
+        raise BenchError(f"dataset {spec.dataset!r} has no images")
+    image_ids = image_ids[: spec.limit]
+
+    finished = {row_key(row): row for row in store.rows() if row.get("status") == OK}
+    rows: list[Row] = []
+    computed = 0
+    description = f"{job_label}{spec.method} σ={spec.sigma:g}".strip()
+    for image_id in tqdm(image_ids, desc=description, unit="img", mininterval=1.0):
+        key = (spec.config_hash, spec.dataset_hash, image_id, float(spec.sigma), spec.seed)
+        if key in finished:
+            rows.append(finished[key])
+            continue
+        row = evaluate_image(spec, method, dataset, image_id)
+        store.append(row)
+        rows.append(row)
+        computed += 1
+    failed = sum(row["status"] == FAILED for row in rows)
+    log.info(
+        "%s: %d images computed, %d taken from the store, %d failed",
+        description, computed, len(rows) - computed, failed,
+    )
+    return rows
+
+
+def evaluate_image(spec: JobSpec, method: Denoiser, dataset: Dataset, image_id: str) -> Row:
+    """Denoise one image under the protocol and score it; a method failure becomes a failed row."""
+    assert spec.sigma is not None  # checked by run_job
+    clean = centre_crop(dataset.load(image_id), spec.crop)
+    noisy = noisy_version(clean, dataset.name, image_id, spec.sigma, spec.seed)
+    row = _row_identity(spec, image_id, clean.shape)
+    start = time.perf_counter()
+    try:
+        estimate = method.denoise(noisy, None if method.blind else spec.sigma)
+        seconds = time.perf_counter() - start
+        estimate = _checked_estimate(estimate, clean.shape)
+    except Exception as error:  # noqa: BLE001 — any method bug is that image's result, not a crash
+        message = " ".join(f"{type(error).__name__}: {error}".split())
+        log.warning("%s failed on %s: %s", spec.method, image_id, message)
+        return row | {"status": FAILED, "error": message, "psnr": None, "ssim": None,
+                      "seconds": time.perf_counter() - start, "finished_at": _now()}
+    return row | {"status": OK, "error": "", "psnr": psnr(clean, estimate),
+                  "ssim": ssim(clean, estimate), "seconds": seconds, "finished_at": _now()}
+
+
+def centre_crop(image: np.ndarray, size: int | None) -> np.ndarray:
+    """The central size × size window (a side shorter than `size` is kept whole)."""
+    if size is None:
+        return image
+    top = max((image.shape[0] - size) // 2, 0)
+    left = max((image.shape[1] - size) // 2, 0)
+    return image[top : top + size, left : left + size]
+
+
+def _checked_estimate(estimate: Any, shape: tuple[int, ...]) -> np.ndarray:
+    array = validate_image(estimate, "the method's output")
+    if array.shape != shape:
+        raise BenchError(f"the method returned shape {array.shape}, expected {shape}")
+    return array
+
+
+def _check_sigma(sigma: float | None, method: Denoiser, name: str) -> None:
+    """σ is the noise level of the benchmark, so every job needs a positive one (blind methods
+    just don't get to see it)."""
+    if sigma is None and method.blind:
+        raise BenchError("sigma is missing: set the noise level, e.g. sigma=25")
+    validate_sigma(sigma, blind=False, method=name)
+
+
+def _row_identity(spec: JobSpec, image_id: str, shape: tuple[int, ...]) -> Row:
+    return {
+        "method": spec.method,
+        "method_options": json.dumps(spec.method_options, sort_keys=True, default=str),
+        "config_hash": spec.config_hash,
+        "dataset": spec.dataset,
+        "dataset_options": json.dumps(spec.dataset_options, sort_keys=True, default=str),
+        "crop": spec.crop,
+        "dataset_hash": spec.dataset_hash,
+        "image_id": image_id,
+        "height": int(shape[0]),
+        "width": int(shape[1]),
+        "sigma": float(spec.sigma),
+        "seed": spec.seed,
+        "version": package_version(),
+        "commit": git_commit(),
+        "host": socket.gethostname(),
+    }
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds")
+
+
+def _plain_dict(node: Any, name: str) -> dict[str, Any]:
+    if node is None:
+        return {}
+    if not isinstance(node, DictConfig):
+        raise BenchError(f"{name} must be a mapping of option names to values, got {node!r}")
+    try:
+        return OmegaConf.to_container(node, resolve=True, throw_on_missing=True)  # type: ignore[return-value]
+    except MissingMandatoryValue as error:
+        raise BenchError(f"missing value for {error.full_key}: set it on the command line") from None
+
+
+def _optional_number(value: Any, name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BenchError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def _whole_number(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BenchError(f"{name} must be a whole number, got {value!r}")
+    return value
+
+
+def _optional_positive(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    number = _whole_number(value, name)
+    if number <= 0:
+        raise BenchError(f"{name} must be a positive whole number or null, got {number}")
+    return number
