@@ -215,23 +215,23 @@ def test_bsds300_unreachable_server(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def dataset_options(overrides: list[str]) -> tuple[str, dict]:
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-        cfg = compose(config_name=None, overrides=overrides)
+        cfg = compose(config_name="config", overrides=overrides)
     return cfg.dataset.name, OmegaConf.to_container(cfg.dataset.options, resolve=True, throw_on_missing=True)
 
 
 def test_dataset_root_shorthand_reaches_the_options(tmp_path: Path) -> None:
     write_image(tmp_path / "one.png")
-    name, options = dataset_options(["+dataset=folder", f"dataset.root={tmp_path}"])
+    name, options = dataset_options(["dataset=folder", f"dataset.root={tmp_path}"])
     assert options == {"root": str(tmp_path)}
     assert get_dataset(name, **options).ids() == ["one"]
-    name, options = dataset_options(["+dataset=bsds300", "dataset.split=train"])
+    name, options = dataset_options(["dataset=bsds300", "dataset.split=train"])
     assert options == {"root": None, "split": "train", "cache": None}
-    name, options = dataset_options(["+dataset=skimage", "dataset.images=[camera,moon]"])
+    name, options = dataset_options(["dataset=skimage", "dataset.images=[camera,moon]"])
     assert get_dataset(name, **options).ids() == ["camera", "moon"]
 
 
 def test_folder_config_without_root_says_how_to_set_it() -> None:
-    name, options = dataset_options(["+dataset=folder"])
+    name, options = dataset_options(["dataset=folder"])
     with pytest.raises(BenchError, match="dataset.root="):
         get_dataset(name, **options)
 
