@@ -1,0 +1,112 @@
+"""The paper's convolutional networks as methods: `cn1`, `cn2` (one network per σ) and `cnblind`.
+
+Weights ship in `methods/weights/` as `<model>_sigma<σ>[_<recipe>].pt` (`cnblind[_<recipe>].pt`),
+each with a JSON record of its architecture, training command, data, wall time and SHA-256.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench.errors import BenchError
+from bench.methods._convnet import DenoisingConvNet, denoise_with, load_weights
+from bench.protocol import validate_image, validate_sigma
+from bench.registry import register_method
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+SHIPPED_SIGMAS = (25, 50, 100)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What distinguishes the paper's three network families."""
+
+    hidden_layers: int
+    training_set: str  # a name from bench.training_sets.TRAINING_SETS
+    blind: bool
+
+
+MODEL_SPECS = {
+    "cn1": ModelSpec(hidden_layers=4, training_set="small", blind=False),
+    "cn2": ModelSpec(hidden_layers=4, training_set="large", blind=False),
+    "cnblind": ModelSpec(hidden_layers=5, training_set="small", blind=True),
+}
+
+
+def weight_file(model: str, sigma: float | None, recipe: str, weights_dir: Path = WEIGHTS_DIR) -> Path:
+    """Where the weights of (model, σ, recipe) live; the modern recipe's files carry no suffix."""
+    stem = model if MODEL_SPECS[model].blind else f"{model}_sigma{sigma:g}"
+    suffix = "" if recipe == "modern" else f"_{recipe}"
+    return weights_dir / f"{stem}{suffix}.pt"
+
+
+class ConvNetMethod:
+    """A trained network (or, for cn1/cn2, one per σ, loaded on first use)."""
+
+    def __init__(
+        self,
+        model: str,
+        recipe: str = "modern",
+        sigma_policy: str = "exact",
+        randomize_last_layer: bool = False,
+        randomization_seed: int = 0,
+        weights_dir: str | None = None,
+    ) -> None:
+        if sigma_policy not in ("exact", "nearest"):
+            raise BenchError(f"sigma_policy must be 'exact' or 'nearest', got {sigma_policy!r}")
+        self.model = model
+        self.blind = MODEL_SPECS[model].blind
+        self.recipe = recipe
+        self.sigma_policy = sigma_policy
+        self.randomize_last_layer = randomize_last_layer
+        self.randomization_seed = randomization_seed
+        self.weights_dir = Path(weights_dir) if weights_dir else WEIGHTS_DIR
+        self._networks: dict[float | None, DenoisingConvNet] = {}
+
+    def network_sigma(self, sigma: float | None) -> float | None:
+        """The σ whose network handles noise level `sigma` (None for the blind model)."""
+        if self.blind:
+            return None
+        if sigma in SHIPPED_SIGMAS:
+            return float(sigma)
+        if self.sigma_policy == "nearest":
+            return float(min(SHIPPED_SIGMAS, key=lambda s: abs(s - sigma)))
+        raise BenchError(
+            f"{self.model} has networks only for sigma in {SHIPPED_SIGMAS}, not {sigma:g}; "
+            f"pass sigma_policy='nearest' to use the closest one"
+        )
+
+    def network(self, sigma: float | None) -> DenoisingConvNet:
+        key = self.network_sigma(sigma)
+        if key not in self._networks:
+            net, _ = load_weights(weight_file(self.model, key, self.recipe, self.weights_dir))
+            if self.randomize_last_layer:
+                net.randomize_output_layer(self.randomization_seed)
+            self._networks[key] = net
+        return self._networks[key]
+
+    def denoise(self, noisy: np.ndarray, sigma: float | None) -> np.ndarray:
+        noisy = validate_image(noisy, "noisy image")
+        validate_sigma(sigma, self.blind, self.model)
+        return denoise_with(self.network(sigma), noisy)
+
+
+@register_method("cn1")
+def cn1(**options) -> ConvNetMethod:
+    """CN1: 4 hidden layers, trained on the 40-image (FoE) training set; one network per σ."""
+    return ConvNetMethod("cn1", **options)
+
+
+@register_method("cn2")
+def cn2(**options) -> ConvNetMethod:
+    """CN2: as CN1, trained on the 40 + 60 images."""
+    return ConvNetMethod("cn2", **options)
+
+
+@register_method("cnblind")
+def cnblind(**options) -> ConvNetMethod:
+    """CNBlind: 5 hidden layers, σ ~ U[0, 100] in training, gets no σ at test time."""
+    return ConvNetMethod("cnblind", **options)
