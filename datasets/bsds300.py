@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 
 import pooch
-import requests
 
 from bench.errors import BenchError
 from bench.images import image_files
@@ -56,7 +55,7 @@ def download(cache: str | os.PathLike) -> Path:
             f"checksum failed for {ARCHIVE_NAME} downloaded from {ARCHIVE_URL}: "
             f"{' '.join(str(error).split())}"
         ) from None
-    except (requests.RequestException, OSError) as error:
+    except OSError as error:  # includes requests' connection errors
         raise BenchError(
             f"cannot download {ARCHIVE_URL} into {cache}: {error}; download and extract it "
             f"yourself and pass dataset.root=<folder>"
