@@ -143,3 +143,10 @@ def test_corrupted_shipped_file_gives_a_clear_error(tmp_path):
     corrupt.write_bytes(b"x" + corrupt.read_bytes()[1:])
     with pytest.raises(BenchError, match="corrupted"):
         get_method("cn2", weights_dir=str(tmp_path)).denoise(np.zeros((8, 8)), 50)
+
+
+def test_filter_figure_is_rendered(tmp_path):
+    from bench.filters import render_filters
+
+    out = render_filters(DenoisingConvNet(Architecture(hidden_layers=5)), "random", tmp_path / "f.png")
+    assert out.stat().st_size > 1000 and out.read_bytes()[:4] == b"\x89PNG"

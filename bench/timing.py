@@ -1,0 +1,128 @@
+"""Seconds per image for every method on one 512×512 image, with references measured in the same run.
+
+`python -m bench.timing --out results/timing.md` — convnets are also given in GFLOP/s and as a
+fraction of this machine's sgemm peak (the network is 624 5×5 convolutions ≈ 8.2 GFLOP per 512²
+image); every method is also given as a ratio to scikit-image's `denoise_wavelet` on the same image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from skimage import data
+from skimage.restoration import denoise_wavelet
+
+from bench.protocol import noisy_version
+from bench.registry import get_method
+
+# The paper's MATLAB timings for a 512×512 image on a 2.16 GHz Core 2 (section 3).
+PAPER_SECONDS = {"cn1": 38.86, "cn2": 38.86, "cnblind": 38.86, "foe": 1664.0, "bls_gsm": 51.86, "bls_gsm2": 26.51}
+DEFAULT_METHODS = ("cn2", "cnblind", "bls_gsm", "bls_gsm2", "foe", "wavelet", "tv", "nlm", "bm3d")
+
+
+def best_seconds(call: Callable[[], object], repeats: int) -> float:
+    """Fastest of `repeats` timed calls after one warm-up (the least disturbed by other load)."""
+    call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def sgemm_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """Single-precision matrix-multiply throughput with torch's current thread count."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    return 2 * size**3 / best_seconds(lambda: a @ b, repeats) / 1e9
+
+
+def convnet_gflop(method, shape: tuple[int, int]) -> float:
+    """Useful work of one forward pass, as the paper counts it: convolutions × 25 MACs × pixels."""
+    net = method.network(50.0 if not method.blind else None)
+    return net.convolution_count() * 25 * 2 * shape[0] * shape[1] / 1e9
+
+
+def test_image(size: int = 512) -> np.ndarray:
+    """camera (512×512, bundled with scikit-image), cropped or tiled to `size`."""
+    image = np.asarray(data.camera(), np.float64)
+    return np.resize(image, (size, size)) if image.shape != (size, size) else image
+
+
+def timing_rows(methods: list[str], size: int, sigma: float, repeats: int) -> list[dict]:
+    image = test_image(size)
+    noisy = noisy_version(image, "camera", "timing", sigma, 0)
+    peak = sgemm_peak_gflops()
+    reference = best_seconds(
+        lambda: denoise_wavelet(noisy / 255, sigma=sigma / 255, method="BayesShrink", mode="soft"), repeats
+    )
+    rows = []
+    for name in methods:
+        method = get_method(name)
+        seconds = best_seconds(lambda: method.denoise(noisy, None if method.blind else sigma), repeats)
+        row = {
+            "method": name,
+            "seconds": seconds,
+            "paper_matlab_seconds": PAPER_SECONDS.get(name),
+            "x_skimage_wavelet": seconds / reference,
+        }
+        if name.startswith("cn"):
+            gflops = convnet_gflop(method, image.shape) / seconds
+            row["gflop_per_s"] = gflops
+            row["fraction_of_sgemm_peak"] = gflops / peak
+        rows.append(row)
+    header = {"sgemm_peak_gflop_per_s": peak, "skimage_wavelet_seconds": reference}
+    return [header, *rows]
+
+
+def cell(value: float | None, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def to_markdown(rows: list[dict], size: int, sigma: float) -> str:
+    header, *methods = rows
+    lines = [
+        f"Image {size}×{size} (camera), σ = {sigma:g}; torch threads = {torch.get_num_threads()}, "
+        f"CPU count = {os.cpu_count()}; best of repeated runs.",
+        f"sgemm peak measured in the same run: {header['sgemm_peak_gflop_per_s']:.1f} GFLOP/s; "
+        f"skimage denoise_wavelet (BayesShrink): {header['skimage_wavelet_seconds']:.3f} s.",
+        "",
+        "| method | seconds | paper (MATLAB) s | × skimage wavelet | GFLOP/s | fraction of sgemm peak |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in methods:
+        cells = [
+            row["method"],
+            cell(row["seconds"], ".3f"),
+            cell(row["paper_matlab_seconds"], "g"),
+            cell(row["x_skimage_wavelet"], ".1f"),
+            cell(row.get("gflop_per_s"), ".1f"),
+            cell(row.get("fraction_of_sgemm_peak"), ".0%"),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS))
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--sigma", type=float, default=50.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    text = to_markdown(timing_rows(args.methods, args.size, args.sigma, args.repeats), args.size, args.sigma)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

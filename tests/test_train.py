@@ -1,0 +1,100 @@
+"""Training: deterministic given a seed, resumable after an interruption, greedy growth, export."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hydra import compose, initialize_config_module
+
+from bench.images import shared_data_root
+from bench.methods._convnet import Architecture, DenoisingConvNet, load_weights
+from bench.patches import PatchSampler
+from bench.train import grow, stage_depths, steps_per_stage, train
+from bench.methods.convnets import MODEL_SPECS
+
+needs_train400 = pytest.mark.skipif(
+    not (shared_data_root() / "train400").is_dir(), reason="Train400 crops not available"
+)
+
+TINY = ["recipe.patch=4", "recipe.images_per_batch=2", "recipe.patches_per_image=1", "threads=1"]
+
+
+def config(tmp_path, *overrides: str):
+    with initialize_config_module("bench.conf", version_base="1.3"):
+        return compose(
+            "train",
+            overrides=[f"checkpoint_dir={tmp_path}/ck", f"weights_dir={tmp_path}/w", *TINY, *overrides],
+        )
+
+
+def weights(path) -> dict[str, torch.Tensor]:
+    net, _ = load_weights(path)
+    return net.state_dict()
+
+
+def assert_same_weights(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+
+
+@needs_train400
+def test_training_is_deterministic_and_resumes_exactly(tmp_path, monkeypatch):
+    straight = train(config(tmp_path / "a", "model=cn1", "sigma=50", "recipe.steps=6", "validate_every=3"))
+    again = train(config(tmp_path / "b", "model=cn1", "sigma=50", "recipe.steps=6", "validate_every=3"))
+    assert_same_weights(weights(straight), weights(again))
+
+    original, calls = PatchSampler.sample, {"n": 0}
+
+    def interrupted_sample(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(PatchSampler, "sample", interrupted_sample)
+    cfg = config(tmp_path / "c", "model=cn1", "sigma=50", "recipe.steps=6", "validate_every=3")
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg)
+    assert (tmp_path / "c" / "ck" / "last.pt").is_file()
+    monkeypatch.setattr(PatchSampler, "sample", original)
+    resumed = train(cfg)
+    assert_same_weights(weights(straight), weights(resumed))
+    assert train(cfg) is None  # a finished run is not trained again
+
+
+@needs_train400
+def test_paper_recipe_grows_layer_by_layer_and_records_provenance(tmp_path):
+    path = train(config(tmp_path, "model=cnblind", "recipe=paper", "recipe.steps=1", "recipe.patch=4"))
+    net, record = load_weights(path)
+    assert net.arch.hidden_layers == 5 and net.parameter_count() == 20_521
+    assert record["stages"] == 5 and record["recipe"]["name"] == "paper"
+    assert len(record["training_files"]) == 190 and record["sigma_range"] == [0, 100]
+    assert "python -m bench.train" in record["sessions"][0]["command"]
+
+
+def test_growth_copies_every_hidden_layer_and_drops_the_output_layer():
+    small = DenoisingConvNet(Architecture(hidden_layers=2))
+    big = grow(small, 3)
+    assert torch.equal(big.first.weight, small.first.weight)
+    assert torch.equal(big.hidden_weights[0], small.hidden_weights[0])
+    assert torch.equal(big.connections[0], small.connections[0])
+    assert big.output.weight.shape == small.output.weight.shape
+    assert not torch.equal(big.output.weight, small.output.weight)
+
+
+def test_paper_schedule_counts_epochs_in_updates_of_216_pixels():
+    with initialize_config_module("bench.conf", version_base="1.3"):
+        paper = compose("train", overrides=["recipe=paper"]).recipe
+    assert stage_depths(MODEL_SPECS["cn2"], layerwise=True) == [1, 2, 3, 4]
+    assert stage_depths(MODEL_SPECS["cn2"], layerwise=False) == [4]
+    assert steps_per_stage(paper, training_pixels=216 * 100) == 30 * 100
+
+
+def test_patches_carry_the_border_code_and_match_their_targets():
+    image = torch.arange(100.0).reshape(10, 10).numpy() * 2.5
+    sampler = PatchSampler([image], margin=3, seed=0)
+    noisy, clean = sampler.sample(1, 50, patch=4, sigmas=torch.zeros(50), augment=False)
+    assert noisy.shape == (50, 1, 10, 10) and clean.shape == (50, 1, 4, 4)
+    torch.testing.assert_close(noisy[:, :, 3:7, 3:7], clean)
+    assert (noisy == -1).any()  # some windows reach past the border
