@@ -1,0 +1,123 @@
+"""The paper's figures from our own runs.
+
+    python -m bench.figures psnr-vs-sigma results/leaderboard.csv --out results/figures/psnr_vs_sigma.png
+    python -m bench.figures compare --dataset bsd68 --image test003 --sigma 50 --out results/figures/compare.png
+
+Figure 2 (mean PSNR against σ with standard-error bars) reads a leaderboard; Figure 3 (clean,
+noisy and each method's output with a zoomed region) re-runs the methods on the protocol's noisy
+image, so it needs no stored outputs. Figure 4 (learned filters) is `python -m bench.filters`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from bench.errors import BenchError  # noqa: E402
+from bench.protocol import noisy_version, psnr  # noqa: E402
+from bench.registry import get_dataset, get_method  # noqa: E402
+
+COMPARED = ("cn2", "bls_gsm", "foe")
+
+
+def plot_psnr_vs_sigma(leaderboard_csv: Path, out: Path, dataset: str | None = None) -> Path:
+    """One line per method: mean PSNR ± standard error at each σ (the paper's Figure 2)."""
+    if not leaderboard_csv.is_file():
+        raise BenchError(f"leaderboard not found: {leaderboard_csv}")
+    board = pd.read_csv(leaderboard_csv)
+    if dataset is not None:
+        board = board[board["dataset"] == dataset]
+    if board.empty:
+        raise BenchError(f"no leaderboard rows for dataset {dataset!r} in {leaderboard_csv}")
+    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    for method, rows in board.sort_values("sigma").groupby("method", sort=False):
+        axis.errorbar(rows["sigma"], rows["psnr_mean"], yerr=rows["psnr_se"], marker="o", capsize=3, label=method)
+    sigmas = sorted(board["sigma"].unique())
+    axis.set_xticks(sigmas, [f"{s:g}" for s in sigmas])
+    axis.set_xlabel("noise σ")
+    axis.set_ylabel("mean PSNR of denoised images (dB)")
+    names = ", ".join(sorted(board["dataset"].unique()))
+    axis.set_title(f"Denoising performance ({names}; bars: ±1 standard error)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8, ncol=2)
+    return save(figure, out)
+
+
+def plot_comparison(
+    dataset_name: str,
+    image_id: str,
+    sigma: float,
+    methods: tuple[str, ...],
+    out: Path,
+    zoom: tuple[int, int, int] | None = None,
+    seed: int = 0,
+) -> Path:
+    """Clean, noisy and each method's output (PSNR in the title), each with a zoomed inset row."""
+    dataset = get_dataset(dataset_name)
+    clean = dataset.load(image_id)
+    noisy = noisy_version(clean, dataset.name, image_id, sigma, seed)
+    panels = [("clean", clean), (f"noisy {psnr(clean, noisy):.2f} dB", noisy)]
+    for name in methods:
+        method = get_method(name)
+        output = method.denoise(noisy, None if method.blind else sigma)
+        panels.append((f"{name} {psnr(clean, output):.2f} dB", output))
+    top, left, size = zoom or (clean.shape[0] // 3, clean.shape[1] // 3, min(clean.shape) // 4)
+    figure, axes = plt.subplots(2, len(panels), figsize=(2.6 * len(panels), 4.6))
+    for column, (title, image) in enumerate(panels):
+        shown = np.clip(image, 0, 255)
+        axes[0, column].imshow(shown, cmap="gray", vmin=0, vmax=255)
+        axes[0, column].add_patch(Rectangle((left, top), size, size, fill=False, edgecolor="red"))
+        axes[0, column].set_title(title, fontsize=8)
+        axes[1, column].imshow(shown[top : top + size, left : left + size], cmap="gray", vmin=0, vmax=255)
+        for axis in axes[:, column]:
+            axis.set_axis_off()
+    figure.suptitle(f"{dataset.name} {image_id}, σ = {sigma:g} (seed {seed})", fontsize=9)
+    return save(figure, out)
+
+
+def save(figure: plt.Figure, out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.tight_layout()
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    curve = commands.add_parser("psnr-vs-sigma", help="Figure 2 from a leaderboard.csv")
+    curve.add_argument("leaderboard", type=Path)
+    curve.add_argument("--dataset", default=None)
+    curve.add_argument("--out", type=Path, default=Path("results/figures/psnr_vs_sigma.png"))
+    compare = commands.add_parser("compare", help="Figure 3: outputs side by side with a zoom")
+    compare.add_argument("--dataset", default="bsd68")
+    compare.add_argument("--image", required=True)
+    compare.add_argument("--sigma", type=float, default=50.0)
+    compare.add_argument("--methods", nargs="+", default=list(COMPARED))
+    compare.add_argument("--zoom", type=int, nargs=3, metavar=("TOP", "LEFT", "SIZE"), default=None)
+    compare.add_argument("--out", type=Path, default=Path("results/figures/comparison.png"))
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "psnr-vs-sigma":
+            out = plot_psnr_vs_sigma(args.leaderboard, args.out, args.dataset)
+        else:
+            out = plot_comparison(args.dataset, args.image, args.sigma, tuple(args.methods), args.out, args.zoom)
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
