@@ -114,10 +114,10 @@ def paired_differences(frame: pd.DataFrame, board: pd.DataFrame) -> pd.DataFrame
     records = []
     for (dataset, sigma), ranked in board.groupby(GROUP, sort=False):
         scores = per_image[(per_image.dataset == dataset) & (per_image.sigma == sigma)]
-        by_method = {name: group.set_index("image_id") for name, group in scores.groupby("method")}
+        by_method = dict(tuple(scores.groupby("method")))
         methods = [name for name in ranked.method if name in by_method]
         for better, worse in combinations(methods, 2):
-            both = by_method[better].join(by_method[worse], how="inner", lsuffix="_a", rsuffix="_b")
+            both = by_method[better].merge(by_method[worse], on="image_id", suffixes=("_a", "_b"))
             difference = both.psnr_a - both.psnr_b
             records.append({
                 "dataset": dataset, "sigma": sigma, "method_a": better, "method_b": worse,

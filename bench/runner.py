@@ -13,6 +13,7 @@ import datetime
 import hashlib
 import json
 import logging
+import re
 import socket
 import time
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import MissingMandatoryValue
+from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue
 from tqdm import tqdm
 
 from bench.errors import BenchError
@@ -182,8 +183,10 @@ def _plain_dict(node: Any, name: str) -> dict[str, Any]:
         raise BenchError(f"{name} must be a mapping of option names to values, got {node!r}")
     try:
         return OmegaConf.to_container(node, resolve=True, throw_on_missing=True)  # type: ignore[return-value]
-    except MissingMandatoryValue as error:
-        raise BenchError(f"missing value for {error.full_key}: set it on the command line") from None
+    except (MissingMandatoryValue, InterpolationToMissingValueError) as error:
+        found = re.search(r"Missing mandatory value: (\S+)", str(error))
+        key = found.group(1) if found else error.full_key
+        raise BenchError(f"missing value for {key}: set it on the command line, e.g. {key}=...") from None
 
 
 def _optional_number(value: Any, name: str) -> float | None:
