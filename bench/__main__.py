@@ -43,7 +43,7 @@ def run(cfg: DictConfig) -> None:
     label = f"#{hydra_cfg.job.num} " if multirun else ""
     try:
         load_plugins(cfg.plugins)
-        spec = JobSpec.from_config(cfg)
+        spec = JobSpec.from_config(cfg, config_name=hydra_cfg.runtime.choices.get("method"))
         with ResultStore(cfg.store) as store:
             rows = run_job(spec, store, job_label=label)
     except (BenchError, OmegaConfBaseException) as error:

@@ -33,13 +33,13 @@ from bench.provenance import command_line, git_commit, package_version
 from bench.store import FAILED, OK, ResultStore, Row, latest_rows
 
 ROW_COLUMNS = [
-    "method", "method_options", "config_hash", "dataset", "dataset_options", "crop",
+    "method", "config_name", "method_options", "config_hash", "dataset", "dataset_options", "crop",
     "dataset_hash", "image_id", "height", "width", "sigma", "seed", "status", "error",
     "psnr", "ssim", "seconds", "version", "commit", "host", "finished_at",
 ]
 TEXT_COLUMNS = [
-    "method", "method_options", "config_hash", "dataset", "dataset_options", "dataset_hash",
-    "image_id", "status", "error", "version", "commit", "host", "finished_at",
+    "method", "config_name", "method_options", "config_hash", "dataset", "dataset_options",
+    "dataset_hash", "image_id", "status", "error", "version", "commit", "host", "finished_at",
 ]
 JOB_ROWS = "job_rows.csv"
 ROW_FILES = (JOB_ROWS, "rows.csv")
@@ -76,15 +76,18 @@ def collect_rows(folders: Sequence[str | Path]) -> list[Row]:
 def labelled(rows: Iterable[Row]) -> pd.DataFrame:
     """Rows as a frame with display labels in `method` and `dataset`.
 
-    A name run with one configuration keeps its plain name; a name run with several gets the
-    options that tell them apart, e.g. `bls_gsm(setting=1)`, `skimage(crop=32)`."""
+    A method is named by its config file (`bls_gsm2`), a dataset by its name; a name run with
+    several configurations gets the options that tell them apart, e.g. `cn2(recipe=paper)`,
+    `skimage(crop=32)`."""
     frame = pd.DataFrame(list(rows), columns=ROW_COLUMNS)
     frame["method_config"] = [json.loads(text or "{}") for text in frame["method_options"]]
     frame["dataset_config"] = [
         json.loads(text or "{}") | ({} if _missing(crop) else {"crop": int(crop)})
         for text, crop in zip(frame["dataset_options"], frame["crop"])
     ]
-    frame["method"] = _display_labels(frame["method"], frame["method_config"])
+    names = [config if isinstance(config, str) and config else method
+             for config, method in zip(frame["config_name"], frame["method"])]
+    frame["method"] = _display_labels(pd.Series(names), frame["method_config"])
     frame["dataset"] = _display_labels(frame["dataset"], frame["dataset_config"])
     for column in ("sigma", "psnr", "ssim", "seconds"):
         frame[column] = pd.to_numeric(frame[column])

@@ -43,7 +43,9 @@ def options_hash(name: str, options: Mapping[str, Any]) -> str:
 @dataclass(frozen=True)
 class JobSpec:
     """What one job evaluates. `crop` (a centre crop to crop × crop pixels) changes the images, so
-    it is part of the dataset's identity; `limit` (the first N images) only selects among them."""
+    it is part of the dataset's identity; `limit` (the first N images) only selects among them.
+    `config_name` is the method's config file (`bls_gsm2` for `name: bls_gsm` with other
+    options): the leaderboard's label, not part of any hash."""
 
     method: str
     dataset: str
@@ -53,11 +55,13 @@ class JobSpec:
     dataset_options: dict[str, Any] = field(default_factory=dict)
     limit: int | None = None
     crop: int | None = None
+    config_name: str | None = None
 
     @classmethod
-    def from_config(cls, cfg: DictConfig) -> JobSpec:
+    def from_config(cls, cfg: DictConfig, config_name: str | None = None) -> JobSpec:
         """The job described by the composed Hydra config (see conf/config.yaml)."""
         return cls(
+            config_name=config_name,
             method=str(cfg.method.name),
             method_options=_plain_dict(cfg.method.get("options"), "method.options"),
             dataset=str(cfg.dataset.name),
@@ -90,7 +94,7 @@ def run_job(spec: JobSpec, store: ResultStore, job_label: str = "") -> list[Row]
     finished = {row_key(row): row for row in store.rows() if row.get("status") == OK}
     rows: list[Row] = []
     computed = 0
-    description = f"{job_label}{spec.method} σ={spec.sigma:g}".strip()
+    description = f"{job_label}{spec.config_name or spec.method} σ={spec.sigma:g}".strip()
     for image_id in tqdm(image_ids, desc=description, unit="img", mininterval=1.0):
         key = (spec.config_hash, spec.dataset_hash, image_id, float(spec.sigma), spec.seed)
         if key in finished:
@@ -155,6 +159,7 @@ def _check_sigma(sigma: float | None, method: Denoiser, name: str) -> None:
 def _row_identity(spec: JobSpec, image_id: str, shape: tuple[int, ...]) -> Row:
     return {
         "method": spec.method,
+        "config_name": spec.config_name or spec.method,
         "method_options": json.dumps(spec.method_options, sort_keys=True, default=str),
         "config_hash": spec.config_hash,
         "dataset": spec.dataset,

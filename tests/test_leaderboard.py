@@ -89,6 +89,12 @@ def test_a_method_run_with_two_configurations_is_labelled_by_what_differs() -> N
     assert sorted(set(labelled(rows).method)) == ["bls(setting=1)", "bls(setting=2)", "noisy"]
 
 
+def test_a_method_is_labelled_by_its_config_file() -> None:
+    rows = [make_row("bls", "a", 20.0, options={"setting": 1}) | {"config_name": "bls1"},
+            make_row("bls", "a", 21.0, options={"setting": 2}) | {"config_name": "bls2"}]
+    assert sorted(set(labelled(rows).method)) == ["bls1", "bls2"]
+
+
 def test_a_method_that_failed_everywhere_is_listed_with_no_scores() -> None:
     board = leaderboard(labelled([make_row("m", "a", None, status=FAILED)]))
     assert board.n_images.tolist() == [0] and board.n_failed.tolist() == [1]
