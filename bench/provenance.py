@@ -17,10 +17,12 @@ def package_version() -> str:
 
 @functools.cache
 def git_commit() -> str:
-    """The checkout's commit (with "+dirty" if files differ from it), or "" outside a git checkout
-    (an installed wheel): computed once per process."""
+    """The checkout's commit (with "+dirty" if tracked files differ from it), or "" when `bench`
+    is not running from its own checkout (an installed wheel, even inside another repository)."""
     source = Path(bench.__file__).resolve().parent
     try:
+        if Path(_git(source, "rev-parse", "--show-toplevel")).resolve() != source.parent:
+            return ""
         commit = _git(source, "rev-parse", "HEAD")
         dirty = _git(source, "status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
