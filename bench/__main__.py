@@ -70,6 +70,10 @@ def main() -> None:
         _fail(_missing_config_message(error))
     except (HydraException, OmegaConfBaseException) as error:
         _fail(_one_line(error))
+    except KeyboardInterrupt:
+        print("interrupted: finished rows are in the results store; run the same command to resume",
+              file=sys.stderr)
+        sys.exit(130)
 
 
 def _fail(message: str) -> None:

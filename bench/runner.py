@@ -29,7 +29,7 @@ from bench.errors import BenchError
 from bench.protocol import noisy_version, psnr, ssim, validate_image, validate_sigma
 from bench.provenance import git_commit, package_version
 from bench.registry import Dataset, Denoiser, get_dataset, get_method
-from bench.store import FAILED, OK, ResultStore, Row, row_key
+from bench.store import FAILED, OK, ResultStore, Row, latest_rows, row_key
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def run_job(spec: JobSpec, store: ResultStore, job_label: str = "") -> list[Row]
         raise BenchError(f"dataset {spec.dataset!r} has no images")
     image_ids = image_ids[: spec.limit]
 
-    finished = {row_key(row): row for row in store.rows() if row.get("status") == OK}
+    finished = {row_key(row): row for row in latest_rows(store.rows()) if row["status"] == OK}
     rows: list[Row] = []
     computed = 0
     description = f"{job_label}{spec.config_name or spec.method} σ={spec.sigma:g}".strip()

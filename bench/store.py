@@ -75,10 +75,6 @@ class ResultStore:
         """Every complete row of every writer's file (a torn last line is skipped)."""
         return [row for path in sorted(self.root.glob("rows-*.jsonl")) for row in _read_lines(path)]
 
-    def finished_keys(self) -> set[RowKey]:
-        """Keys with a successful row: these are skipped on resume (failures are retried)."""
-        return {row_key(row) for row in self.rows() if row.get("status") == OK}
-
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
