@@ -96,7 +96,7 @@ def run_job(spec: JobSpec, store: ResultStore, job_label: str = "") -> list[Row]
     computed = 0
     description = f"{job_label}{spec.config_name or spec.method} σ={spec.sigma:g}".strip()
     for image_id in tqdm(image_ids, desc=description, unit="img", mininterval=1.0):
-        key = (spec.config_hash, spec.dataset_hash, image_id, float(spec.sigma), spec.seed)
+        key = row_key(_row_identity(spec, image_id))
         if key in finished:
             rows.append(finished[key])
             continue
@@ -117,7 +117,7 @@ def evaluate_image(spec: JobSpec, method: Denoiser, dataset: Dataset, image_id: 
     assert spec.sigma is not None  # checked by run_job
     clean = centre_crop(dataset.load(image_id), spec.crop)
     noisy = noisy_version(clean, dataset.name, image_id, spec.sigma, spec.seed)
-    row = _row_identity(spec, image_id, clean.shape)
+    row = _row_identity(spec, image_id) | {"height": clean.shape[0], "width": clean.shape[1]}
     start = time.perf_counter()
     try:
         estimate = method.denoise(noisy, None if method.blind else spec.sigma)
@@ -156,7 +156,7 @@ def _check_sigma(sigma: float | None, method: Denoiser, name: str) -> None:
     validate_sigma(sigma, blind=False, method=name)
 
 
-def _row_identity(spec: JobSpec, image_id: str, shape: tuple[int, ...]) -> Row:
+def _row_identity(spec: JobSpec, image_id: str) -> Row:
     return {
         "method": spec.method,
         "config_name": spec.config_name or spec.method,
@@ -167,8 +167,6 @@ def _row_identity(spec: JobSpec, image_id: str, shape: tuple[int, ...]) -> Row:
         "crop": spec.crop,
         "dataset_hash": spec.dataset_hash,
         "image_id": image_id,
-        "height": int(shape[0]),
-        "width": int(shape[1]),
         "sigma": float(spec.sigma),
         "seed": spec.seed,
         "version": package_version(),
