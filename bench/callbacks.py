@@ -19,6 +19,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from bench.errors import BenchError
 from bench.jobfiles import read_job_errors
 from bench.leaderboard import collect_rows, print_summary, write_report
 from bench.provenance import command_line, git_commit, package_version
@@ -51,14 +52,16 @@ class LeaderboardCallback(Callback):
 
 def report(folder: Path, started: float) -> None:
     """Leaderboard files and run_info.json in `folder`; failed jobs are remembered."""
-    errors = read_job_errors(folder)
-    rows = collect_rows([folder]) if folder.is_dir() else []
-    if rows:
-        info = run_info(started)
-        board = write_report(rows, folder, info)
-        (folder / "run_info.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-        print_summary(board, folder)
-    _failed_jobs.extend(errors)
+    _failed_jobs.extend(read_job_errors(folder))
+    try:
+        rows = collect_rows([folder]) if folder.is_dir() else []
+        if rows:
+            info = run_info(started)
+            board = write_report(rows, folder, info)
+            (folder / "run_info.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+            print_summary(board, folder)
+    except BenchError as error:
+        _failed_jobs.append(f"no leaderboard written in {folder}: {error}")
 
 
 def run_info(started: float) -> dict[str, Any]:
