@@ -24,7 +24,6 @@ from bench.jobfiles import read_job_errors
 from bench.leaderboard import collect_rows, print_summary, write_report
 from bench.provenance import command_line, git_commit, package_version
 
-
 _failed_jobs: list[str] = []
 
 

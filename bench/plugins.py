@@ -29,7 +29,9 @@ def _load(plugin: str) -> ModuleType:
         return importlib.import_module(plugin)
     except ModuleNotFoundError as error:
         if error.name and plugin.startswith(error.name):
-            raise BenchError(f"plugin module {plugin!r} not found (not on PYTHONPATH or in {os.getcwd()})") from None
+            raise BenchError(
+                f"plugin module {plugin!r} not found (not on PYTHONPATH or in {os.getcwd()})"
+            ) from None
         raise
 
 

@@ -65,7 +65,8 @@ def test_a_sweep_reports_every_job_and_records_failures_per_image(bench_cli) -> 
 @pytest.mark.parametrize("args, message", [
     (["dataset=xyz"], "error: unknown dataset 'xyz'; available: "),
     (["sigma=-5"], "error: sigma must be > 0, got -5.0"),
-    (["method=sleepy", "dataset=synthetic", "sigma=null"], "error: method 'sleepy' is not blind: it needs sigma"),
+    (["method=sleepy", "dataset=synthetic", "sigma=null"],
+     "error: method 'sleepy' is not blind: it needs sigma"),
 ])
 def test_bad_input_is_one_line_and_exit_status_2(bench_cli, args: list[str], message: str) -> None:
     result = bench_cli(*args)
@@ -87,7 +88,8 @@ def test_an_unreadable_image_file_is_named(bench_cli) -> None:
     (images / "notes.png").write_text("not an image")
     result = bench_cli("dataset=folder", f"dataset.root={images}", "method=noisy")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith(f"error: cannot read image {images / 'notes.png'}")
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"error: cannot read image {images / 'notes.png'}")
 
 
 def test_a_job_that_cannot_run_keeps_the_rest_of_the_sweep(bench_cli) -> None:

@@ -11,8 +11,17 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bench.leaderboard import (collect_rows, labelled, leaderboard, main, markdown_table,
-                               paired_differences, read_rows_csv, write_report, write_rows_csv)
+from bench.leaderboard import (
+    collect_rows,
+    labelled,
+    leaderboard,
+    main,
+    markdown_table,
+    paired_differences,
+    read_rows_csv,
+    write_report,
+    write_rows_csv,
+)
 from bench.store import FAILED, OK, ResultStore
 
 PSNR = {"good": [30.0, 31.0, 29.5, 32.0], "bad": [28.0, 30.5, 27.0, 29.0]}
