@@ -91,16 +91,17 @@ def run_job(spec: JobSpec, store: ResultStore, job_label: str = "") -> list[Row]
         raise BenchError(f"dataset {spec.dataset!r} has no images")
     image_ids = image_ids[: spec.limit]
 
+    fingerprint = method_fingerprint(method, spec.sigma)
     finished = {row_key(row): row for row in latest_rows(store.rows()) if row["status"] == OK}
     rows: list[Row] = []
     computed = 0
     description = f"{job_label}{spec.config_name or spec.method} σ={spec.sigma:g}".strip()
     for image_id in tqdm(image_ids, desc=description, unit="img", mininterval=1.0):
-        key = row_key(_row_identity(spec, image_id))
+        key = row_key(_row_identity(spec, image_id, fingerprint))
         if key in finished:
             rows.append(finished[key])
             continue
-        row = evaluate_image(spec, method, dataset, image_id)
+        row = evaluate_image(spec, method, dataset, image_id, fingerprint)
         store.append(row)
         rows.append(row)
         computed += 1
@@ -112,12 +113,19 @@ def run_job(spec: JobSpec, store: ResultStore, job_label: str = "") -> list[Row]
     return rows
 
 
-def evaluate_image(spec: JobSpec, method: Denoiser, dataset: Dataset, image_id: str) -> Row:
+def method_fingerprint(method: Denoiser, sigma: float | None) -> str:
+    """What identifies a method's trained parameters at this σ (e.g. a weight file's SHA-256), so
+    results of retrained weights never pass for the old ones; "" for methods without any."""
+    fingerprint = getattr(method, "fingerprint", None)
+    return fingerprint(sigma) if callable(fingerprint) else ""
+
+
+def evaluate_image(spec: JobSpec, method: Denoiser, dataset: Dataset, image_id: str, fingerprint: str = "") -> Row:
     """Denoise one image under the protocol and score it; a method failure becomes a failed row."""
     assert spec.sigma is not None  # checked by run_job
     clean = centre_crop(dataset.load(image_id), spec.crop)
     noisy = noisy_version(clean, dataset.name, image_id, spec.sigma, spec.seed)
-    row = _row_identity(spec, image_id) | {"height": clean.shape[0], "width": clean.shape[1]}
+    row = _row_identity(spec, image_id, fingerprint) | {"height": clean.shape[0], "width": clean.shape[1]}
     start = time.perf_counter()
     try:
         estimate = method.denoise(noisy, None if method.blind else spec.sigma)
@@ -156,12 +164,15 @@ def _check_sigma(sigma: float | None, method: Denoiser, name: str) -> None:
     validate_sigma(sigma, blind=False, method=name)
 
 
-def _row_identity(spec: JobSpec, image_id: str) -> Row:
+def _row_identity(spec: JobSpec, image_id: str, fingerprint: str = "") -> Row:
+    config_hash = spec.config_hash
+    if fingerprint:
+        config_hash = options_hash(spec.method, {**spec.method_options, "__fingerprint__": fingerprint})
     return {
         "method": spec.method,
         "config_name": spec.config_name or spec.method,
         "method_options": json.dumps(spec.method_options, sort_keys=True, default=str),
-        "config_hash": spec.config_hash,
+        "config_hash": config_hash,
         "dataset": spec.dataset,
         "dataset_options": json.dumps(spec.dataset_options, sort_keys=True, default=str),
         "crop": spec.crop,

@@ -132,12 +132,21 @@ def save_weights(net: DenoisingConvNet, path: Path, record: dict) -> None:
     path.with_suffix(".json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
-def load_weights(path: Path) -> tuple[DenoisingConvNet, dict]:
-    """A network from a shipped weight file, after checking it against its recorded checksum."""
+def weight_record(path: Path) -> dict:
+    """The JSON record beside a weight file; BenchError if either is missing or unreadable."""
     record_path = path.with_suffix(".json")
     if not path.is_file() or not record_path.is_file():
         raise BenchError(f"weight file missing: {path} (and its record {record_path.name})")
-    record = json.loads(record_path.read_text())
+    try:
+        return json.loads(record_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise BenchError(f"weight record {record_path} is corrupted: {error}") from None
+
+
+def load_weights(path: Path) -> tuple[DenoisingConvNet, dict]:
+    """A network from a shipped weight file, after checking it against its recorded checksum."""
+    record = weight_record(path)
+    record_path = path.with_suffix(".json")
     if sha256_of(path) != record.get("sha256"):
         raise BenchError(f"weight file {path} is corrupted: its SHA-256 does not match {record_path.name}")
     net = DenoisingConvNet(Architecture(**record["architecture"]))

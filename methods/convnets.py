@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.errors import BenchError
-from bench.methods._convnet import DenoisingConvNet, denoise_with, load_weights
+from bench.methods._convnet import DenoisingConvNet, denoise_with, load_weights, weight_record
 from bench.protocol import validate_image, validate_sigma
 from bench.registry import register_method
 
@@ -78,6 +78,12 @@ class ConvNetMethod:
             f"{self.model} has networks only for sigma in {SHIPPED_SIGMAS}, not {sigma:g}; "
             f"pass sigma_policy='nearest' to use the closest one"
         )
+
+    def fingerprint(self, sigma: float | None) -> str:
+        """The SHA-256 recorded for the weights used at `sigma` (results of retrained networks
+        must not be mistaken for the old ones); checked against the file when it is loaded."""
+        path = weight_file(self.model, self.network_sigma(sigma), self.recipe, self.weights_dir)
+        return f"{weight_record(path).get('sha256', '')}{'+random-last' if self.randomize_last_layer else ''}"
 
     def network(self, sigma: float | None) -> DenoisingConvNet:
         key = self.network_sigma(sigma)

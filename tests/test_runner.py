@@ -173,3 +173,27 @@ def test_a_sweep_killed_mid_way_resumes_without_losing_or_repeating_rows(bench_c
     rows = ok_rows(store)
     assert len(rows) == len({row_key(row) for row in rows}) == 10  # none lost, none repeated
     assert len(calls.read_text().splitlines()) == 10 - kept
+
+
+def test_retrained_parameters_are_not_mistaken_for_the_old_ones(tmp_path: Path) -> None:
+    """A method's `fingerprint(sigma)` (e.g. its weight file's hash) is part of the row key."""
+    from bench.registry import METHODS
+
+    class Versioned:
+        blind = False
+        version = "weights-v1"
+
+        def fingerprint(self, sigma: float | None) -> str:
+            return Versioned.version
+
+        def denoise(self, noisy: np.ndarray, sigma: float | None) -> np.ndarray:
+            return noisy
+
+    METHODS.register("versioned")(Versioned)
+    store = ResultStore(tmp_path)
+    first = run_job(job(method="versioned"), store)
+    assert run_job(job(method="versioned"), store)[0]["finished_at"] == first[0]["finished_at"]
+    Versioned.version = "weights-v2"
+    retrained = run_job(job(method="versioned"), store)
+    assert retrained[0]["config_hash"] != first[0]["config_hash"]
+    assert retrained[0]["finished_at"] != first[0]["finished_at"]
