@@ -1,0 +1,306 @@
+"""BLS-GSM (methods/bls_gsm.py): representation, estimator, behaviour in σ and size, registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.data
+from omegaconf import OmegaConf
+
+from bench import BenchError, get_method, list_methods
+from bench.methods import bls_gsm as module
+from bench.methods._gsm_estimator import GSMPosterior, ZGrid, bls_gsm_band, neighbourhoods, noise_covariance
+from bench.methods._gsm_pyramids import (
+    _fourier_expand,
+    _fourier_shrink,
+    full_steerable,
+    undecimated_wavelet,
+)
+from bench.protocol import add_noise, psnr
+
+CONF = Path(__file__).resolve().parents[1] / "conf" / "method"
+SETTINGS = ("bls_gsm", "bls_gsm2")
+
+
+@pytest.fixture(scope="module")
+def camera() -> np.ndarray:
+    return skimage.data.camera().astype(np.float64)
+
+
+# ---------------------------------------------------------------------------------------------
+# registry, options, configs
+
+
+def test_registered_non_blind_and_sigma_validated() -> None:
+    assert set(SETTINGS) <= set(list_methods())
+    assert module.blind is False
+    image = np.zeros((8, 8))
+    for name in SETTINGS:
+        method = get_method(name)
+        assert method.blind is False
+        for sigma in (None, 0.0, -1.0, float("nan"), float("inf")):
+            with pytest.raises(BenchError):
+                method.denoise(image, sigma)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"representation": "wavelet"},
+        {"block": [2, 3]},
+        {"block": [3]},
+        {"scales": 0},
+        {"orientations": 0},
+        {"wavelet": "no-such-wavelet", "representation": "uw"},
+        {"log_z_step": 0},
+        {"log_z_min": 4, "log_z_max": 3},
+        {"no_such_option": 1},
+    ],
+)
+def test_bad_options_are_bench_errors(options: dict) -> None:
+    with pytest.raises(BenchError):
+        get_method("bls_gsm", **options)
+
+
+def test_settings_1_and_2() -> None:
+    one, two = get_method("bls_gsm"), get_method("bls_gsm2")
+    assert (one.representation, one.orientations, one.parent, one.block) == ("fs", 8, True, (3, 3))
+    assert (two.representation, two.orientations, two.parent, two.block) == ("uw", 3, False, (3, 3))
+    for method in (one, two):
+        assert method.scales == "auto" and method.boundary and method.covariance and method.optim
+        assert np.allclose(np.log(method.z_grid.values()), np.arange(-20.5, 3.6, 2.0))
+    assert module.auto_scales(512, 512) == 5 and module.auto_scales(481, 321) == 5
+    assert module.auto_scales(256, 256) == 4 and module.auto_scales(8, 8) == 1
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_hydra_config_builds_the_registered_setting(name: str) -> None:
+    cfg = OmegaConf.load(CONF / f"{name}.yaml")
+    assert cfg.name == name
+    options = OmegaConf.to_container(cfg.options)
+    assert repr(get_method(cfg.name, **options)) == repr(get_method(name))
+
+
+# ---------------------------------------------------------------------------------------------
+# representations
+
+
+@pytest.mark.parametrize("shape", [(64, 96), (96, 64), (160, 160)])
+def test_full_steerable_pyramid_reconstructs_perfectly(shape: tuple[int, int], camera: np.ndarray) -> None:
+    rng = np.random.default_rng(0)
+    for image in (rng.standard_normal(shape) * 50 + 128, camera[: shape[0], : shape[1]]):
+        decomposition = full_steerable(image, scales=3, orientations=8)
+        assert len(decomposition.bands) == 8 * 4  # 8 oriented high-pass bands + 3 levels of 8
+        rebuilt = decomposition.reconstruct(decomposition.bands)
+        # exact up to pyrtools' look-up-table interpolation of the radial/angular masks
+        assert np.max(np.abs(rebuilt - image)) < 2e-4 * np.std(image)
+
+
+def test_full_steerable_band_layout() -> None:
+    decomposition = full_steerable(np.zeros((64, 64)), scales=3, orientations=4)
+    shapes = [band.shape for band in decomposition.bands]
+    assert shapes == [(64, 64)] * 8 + [(32, 32)] * 4 + [(16, 16)] * 4
+    # high-pass bands: parents are level 0 (same size); level l: level l+1 (half size); coarsest: none
+    assert decomposition.parents == [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] + [None] * 4
+    assert decomposition.parent_upsample == [False] * 4 + [True] * 8 + [False] * 4
+
+
+def test_undecimated_wavelet_reconstruction(camera: np.ndarray) -> None:
+    # exact for images band-limited below the coarsest Fourier crop (|f| < 1/2^(scales+1) cycles)
+    rng = np.random.default_rng(1)
+    spectrum = np.zeros((128, 128), dtype=complex)
+    spectrum[:6, :6] = rng.standard_normal((6, 6)) + 1j * rng.standard_normal((6, 6))
+    smooth = np.real(np.fft.ifft2(spectrum + np.conj(np.roll(spectrum[::-1, ::-1], 1, axis=(0, 1)))))
+    decomposition = undecimated_wavelet(smooth, scales=3)
+    assert len(decomposition.bands) == 3 * 4
+    rebuilt = decomposition.reconstruct(decomposition.bands)
+    assert np.allclose(rebuilt, smooth, atol=1e-10 * np.abs(smooth).max())
+    # on a natural image the crop of the coarse bands loses a little, as in the released code
+    padded = np.pad(camera, 64, mode="symmetric")
+    decomposition = undecimated_wavelet(padded, scales=5)
+    assert psnr(camera, decomposition.reconstruct(decomposition.bands)[64:-64, 64:-64]) > 50
+
+
+def test_fourier_resampling() -> None:
+    import scipy.signal
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((16, 20))
+    expanded = _fourier_expand(x, 2)
+    reference = scipy.signal.resample(scipy.signal.resample(x, 32, axis=0), 40, axis=1)
+    assert np.allclose(expanded, reference)
+    # shrink undoes expand when the input has no Nyquist component
+    spectrum = np.fft.fft2(x)
+    spectrum[8, :] = 0
+    spectrum[:, 10] = 0
+    x = np.real(np.fft.ifft2(spectrum))
+    assert np.allclose(_fourier_shrink(_fourier_expand(x, 4), 4), x)
+
+
+@pytest.mark.parametrize("representation", ["fs", "uw"])
+def test_noise_covariance_from_impulse_matches_white_noise(representation: str) -> None:
+    """C_w from the decomposition of a scaled impulse (the toolbox's method) equals the empirical
+    neighbourhood covariance of the subbands of actual white noise."""
+    shape, scales = (256, 256), 3
+    def decompose(x: np.ndarray):
+        return full_steerable(x, scales, 8) if representation == "fs" else undecimated_wavelet(x, scales)
+
+    delta = np.zeros(shape)
+    delta[128, 128] = np.sqrt(delta.size)
+    noise = np.random.default_rng(3).standard_normal(shape)
+    impulse, white = decompose(delta), decompose(noise)
+    for index in (0, len(impulse.bands) // 2, len(impulse.bands) - 1):
+        predicted = noise_covariance(impulse.bands[index], None, (3, 3))
+        y = neighbourhoods(white.bands[index], None, (3, 3))
+        empirical = y @ y.T / y.shape[1]
+        assert np.allclose(empirical, predicted, atol=0.1 * predicted[4, 4])
+
+
+# ---------------------------------------------------------------------------------------------
+# the estimator
+
+
+def _random_spd(rng: np.random.Generator, n: int, scale: float) -> np.ndarray:
+    a = rng.standard_normal((n, n))
+    return scale * (a @ a.T / n + 0.1 * np.eye(n))
+
+
+def _exact_posterior_mean(
+    y: np.ndarray, c_u: np.ndarray, c_w: np.ndarray, z: np.ndarray, centre: int, bls: bool = True
+) -> np.ndarray:
+    """Brute force: for each z, the Gaussian likelihood and Wiener estimate with explicit inverses."""
+    log_lik, wiener = [], []
+    for zk in z:
+        cov = zk * c_u + c_w
+        inv = np.linalg.inv(cov)
+        log_lik.append(-0.5 * np.einsum("ip,ij,jp->p", y, inv, y) - 0.5 * np.linalg.slogdet(cov)[1])
+        wiener.append((zk * c_u @ inv @ y)[centre])
+    log_lik, wiener = np.array(log_lik), np.array(wiener)
+    if not bls:
+        return wiener[np.argmax(log_lik, axis=0), np.arange(y.shape[1])]
+    weights = np.exp(log_lik - log_lik.max(axis=0))
+    return (weights * wiener).sum(axis=0) / weights.sum(axis=0)
+
+
+def test_estimator_is_the_exact_posterior_mean_on_synthetic_gsm_data() -> None:
+    """Neighbourhoods drawn from the GSM model itself (z from the grid's log-uniform prior): the
+    diagonalised, vectorised estimator equals the brute-force posterior mean, and beats the best
+    linear (Wiener) estimate in mean squared error."""
+    rng = np.random.default_rng(4)
+    n, centre, count = 10, 4, 20000
+    grid = ZGrid(-4.0, 2.0, 0.5)
+    z = grid.values()
+    c_u, c_w = _random_spd(rng, n, 4.0), _random_spd(rng, n, 1.0)
+    z_samples = rng.choice(z, size=count)
+    x = np.sqrt(z_samples) * (np.linalg.cholesky(c_u) @ rng.standard_normal((n, count)))
+    y = x + np.linalg.cholesky(c_w) @ rng.standard_normal((n, count))
+
+    posterior = GSMPosterior(c_u, c_w, centre, grid)
+    estimate = posterior.estimate(y)
+    assert np.allclose(estimate, _exact_posterior_mean(y, c_u, c_w, z, centre), rtol=1e-8, atol=1e-10)
+    map_wiener = _exact_posterior_mean(y, c_u, c_w, z, centre, bls=False)
+    assert np.allclose(posterior.estimate(y, optim=False), map_wiener)
+
+    c_x = z.mean() * c_u
+    linear = (c_x @ np.linalg.inv(c_x + c_w) @ y)[centre]
+    mse_bls = np.mean((estimate - x[centre]) ** 2)
+    mse_linear = np.mean((linear - x[centre]) ** 2)
+    assert mse_bls < 0.9 * mse_linear
+
+
+def test_subband_estimator_on_a_synthetic_gsm_field() -> None:
+    """A subband whose local variance changes from place to place (a GSM field): the BLS-GSM band
+    estimate removes most of the noise and beats the global Wiener filter."""
+    rng = np.random.default_rng(5)
+    size = 192
+    field = rng.standard_normal((size + 2, size + 2))
+    u = field[1:-1, 1:-1] + 0.5 * (field[:-2, 1:-1] + field[2:, 1:-1])  # vertically correlated
+    z = np.exp(rng.uniform(-4, 3, size=(size // 16, size // 16))).repeat(16, 0).repeat(16, 1)
+    x = np.sqrt(z) * u
+    sigma = 1.0
+    y = x + sigma * rng.standard_normal(x.shape)
+    c_w = np.eye(9) * sigma**2
+    estimate = bls_gsm_band(y, None, c_w, (3, 3), ZGrid())
+    inner = (slice(1, -1), slice(1, -1))
+    mse = np.mean((estimate - x)[inner] ** 2)
+    signal_var = np.mean(x**2)
+    wiener = y * signal_var / (signal_var + sigma**2)  # the best single (global) gain
+    assert mse < 0.5 * sigma**2
+    assert mse < 0.7 * np.mean((wiener - x)[inner] ** 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# the denoiser: σ, size, determinism
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_monotone_in_sigma(name: str, camera: np.ndarray) -> None:
+    method = get_method(name)
+    clean = camera[200:296, 180:276]
+    unit = np.random.default_rng(6).standard_normal(clean.shape)
+    sigmas = [2, 5, 10, 20, 40, 80]
+    # the same noise pattern, scaled: the denoised PSNR falls as σ grows
+    scores = [psnr(clean, method.denoise(clean + s * unit, s)) for s in sigmas]
+    assert all(a > b for a, b in zip(scores, scores[1:])), scores
+    # the same noisy image, denoised for larger and larger σ: more and more is removed
+    noisy = clean + 20 * unit
+    removed = [np.linalg.norm(method.denoise(noisy, s) - noisy) for s in sigmas]
+    assert all(a < b for a, b in zip(removed, removed[1:])), removed
+
+
+def test_identity_as_sigma_goes_to_zero(camera: np.ndarray) -> None:
+    clean = camera[:128, :160]
+    out = get_method("bls_gsm").denoise(clean, 1e-3)
+    assert np.max(np.abs(out - clean)) < 0.01
+    assert psnr(clean, get_method("bls_gsm").denoise(clean, 0.1)) > psnr(clean, clean + 0.1) + 10
+    # "uw" keeps only what its Fourier-cropped coarse bands represent (as the released code)
+    assert psnr(clean, get_method("bls_gsm2").denoise(clean, 1e-3)) > 55
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (7, 5), (16, 16), (33, 17), (40, 3), (63, 64)])
+def test_any_size_and_sigma(name: str, shape: tuple[int, int], camera: np.ndarray) -> None:
+    method = get_method(name)
+    clean = camera[150 : 150 + shape[0], 220 : 220 + shape[1]]
+    for sigma in (1, 10, 50, 100):
+        noisy = add_noise(clean, sigma, 7)
+        out = method.denoise(noisy, sigma)
+        assert out.shape == clean.shape and out.dtype == np.float64 and np.all(np.isfinite(out))
+        if min(shape) >= 16 and sigma >= 10:
+            assert psnr(clean, out) > psnr(clean, noisy) + 3
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+@pytest.mark.parametrize("shape", [(321, 481), (481, 321)])
+def test_bsds_sizes(name: str, shape: tuple[int, int], camera: np.ndarray) -> None:
+    clean = camera[: shape[0], : shape[1]]
+    noisy = add_noise(clean, 25, 8)
+    before = noisy.copy()
+    out = get_method(name).denoise(noisy, 25)
+    assert np.array_equal(noisy, before)  # input untouched
+    assert out.shape == shape
+    assert psnr(clean, out) > psnr(clean, noisy) + 7
+
+
+def test_deterministic_and_options_change_the_result(camera: np.ndarray) -> None:
+    clean = camera[100:164, 100:164]
+    noisy = add_noise(clean, 30, 9)
+    base = get_method("bls_gsm").denoise(noisy, 30)
+    assert np.array_equal(base, get_method("bls_gsm").denoise(noisy, 30))
+    variants = [
+        {"parent": False},
+        {"covariance": False},
+        {"optim": False},
+        {"orientations": 4},
+        {"block": [5, 5]},
+        {"boundary": False},
+        {"scales": 3},
+    ]
+    for options in variants:
+        out = get_method("bls_gsm", **options).denoise(noisy, 30)
+        assert out.shape == clean.shape and not np.array_equal(out, base), options
+        assert psnr(clean, out) > psnr(clean, noisy) + 3
+    out = get_method("bls_gsm2", wavelet="db2", parent=True).denoise(noisy, 30)
+    assert psnr(clean, out) > psnr(clean, noisy) + 3
