@@ -15,7 +15,7 @@ Q Λ Qᵀ = S⁻¹ C_u S⁻ᵀ, the vector v = Qᵀ S⁻¹ y has independent com
     E{x_c | y, z} = Σ_n m_n v_n z λ_n / (1 + z λ_n),     m = (S Q)[c, :].
 
 Here every position of a subband is handled at once: the grid of z values and the N eigenvalues
-make two small matrices, and the sums over n become matrix products of the (positions × N) array
+make two small matrices, and the sums over n become matrix products with the (N × positions) array
 of v or v² with them. The posterior over the z grid is normalised in the log domain (the released
 MATLAB code exponentiates directly and falls back to the prior when every term underflows; in the
 log domain nothing underflows, and wherever the MATLAB code does not underflow the two agree).
