@@ -175,9 +175,10 @@ def train(cfg: DictConfig) -> Path | None:
         progress = Progress(**state["progress"])
         net = DenoisingConvNet(Architecture(hidden_layers=state["depth"]))
         net.load_state_dict(state["model"])
-    if progress.done:
-        print(f"{checkpoint_path} is already finished; delete it to train again")
+    if progress.done and progress.step >= total_steps:
+        print(f"{checkpoint_path} is finished; pass a larger recipe.steps to train it further")
         return None
+    progress.done = False  # a larger recipe.steps extends a finished run (a warm restart of the schedule)
     progress.sessions.append({"started": datetime.now(timezone.utc).isoformat(), "command": command_line()})
 
     for stage in range(progress.stage, len(depths)):

@@ -60,7 +60,10 @@ def test_training_is_deterministic_and_resumes_exactly(tmp_path, monkeypatch):
     monkeypatch.setattr(PatchSampler, "sample", original)
     resumed = train(cfg)
     assert_same_weights(weights(straight), weights(resumed))
-    assert train(cfg) is None  # a finished run is not trained again
+    assert train(cfg) is None  # a finished run is not trained again...
+    longer = config(tmp_path / "c", "model=cn1", "sigma=50", "recipe.steps=8", "validate_every=3")
+    extended, _ = load_weights(train(longer))  # ...unless asked for more updates
+    assert not all(torch.equal(extended.state_dict()[k], v) for k, v in weights(straight).items())
 
 
 @needs_train400

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The paper's experiment (Jain & Seung 2008, Figure 2) on BSD68: every method × σ = 25, 50, 100,
+# run by the joblib launcher with 2 local workers, then published into results/.
+# Resumable: finished images are kept in the results store (outputs/store) and skipped on re-run.
+#   scripts/reproduce_paper.sh                       # everything
+#   METHODS=cn2,bls_gsm JOBS=1 scripts/reproduce_paper.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+methods=${METHODS:-cn1,cn2,cnblind,bls_gsm,bls_gsm2,foe,wavelet,bm3d}
+sigmas=${SIGMAS:-25,50,100}
+jobs=${JOBS:-2}
+sweep=${SWEEP_DIR:-scratch/paper_sweep}
+out=${OUT:-results}
+export OMP_NUM_THREADS=$((2 / jobs > 0 ? 2 / jobs : 1))  # one core per worker, no oversubscription
+
+command=(python -m bench -m hydra/launcher=joblib "hydra.launcher.n_jobs=$jobs" "hydra.sweep.dir=$sweep"
+         "method=$methods" "sigma=$sigmas" dataset=bsd68)
+start=$(date +%s)
+"${command[@]}"
+wall=$(( $(date +%s) - start ))
+
+python -m bench.leaderboard "$sweep" --out "$out"
+python -m bench.figures psnr-vs-sigma "$out/leaderboard.csv" --out "$out/figures/psnr_vs_sigma.png"
+cat > "$out/RUN.md" <<TXT
+# How these results were produced
+
+    ${command[*]}
+    python -m bench.leaderboard $sweep --out $out
+    python -m bench.figures psnr-vs-sigma $out/leaderboard.csv --out $out/figures/psnr_vs_sigma.png
+
+- commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!results' || echo ' (with uncommitted changes)')
+- finished: $(date -u +%Y-%m-%dT%H:%M:%SZ)
+- wall time of this invocation: ${wall} s with $jobs worker(s) on $(nproc) CPU cores (rows already in the store are reused, not recomputed; per-image seconds are in rows.csv)
+TXT
+echo "published to $out/"
