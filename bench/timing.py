@@ -11,6 +11,7 @@ import argparse
 import os
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,7 @@ def timing_rows(methods: list[str], size: int, sigma: float, repeats: int) -> li
     rows = []
     for name in methods:
         method = get_method(name)
-        seconds = best_seconds(lambda: method.denoise(noisy, None if method.blind else sigma), repeats)
+        seconds = best_seconds(partial(method.denoise, noisy, None if method.blind else sigma), repeats)
         row = {
             "method": name,
             "seconds": seconds,
