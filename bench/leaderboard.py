@@ -151,6 +151,7 @@ def markdown_report(frame: pd.DataFrame, board: pd.DataFrame, paired: pd.DataFra
                     info: Mapping[str, Any]) -> str:
     lines = ["# Leaderboard", ""]
     lines += [f"- {key}: `{value}`" for key, value in info.items()]
+    lines += ["", "## Mean PSNR (dB) ± standard error, by σ", "", markdown_table(psnr_by_sigma(board))]
     lines += ["", "## Mean over images (± standard error)", "", markdown_table(_formatted(board))]
     lines += ["", "## Paired differences (A − B over the images both finished; paired t-test)", "",
               markdown_table(_formatted(paired)) if len(paired) else "(fewer than two methods)"]
@@ -160,6 +161,19 @@ def markdown_report(frame: pd.DataFrame, board: pd.DataFrame, paired: pd.DataFra
         lines += ["", "## Failures", "", markdown_table(
             failures[["method", "dataset", "sigma", "seed", "image_id", "error"]].astype(str))]
     return "\n".join(lines) + "\n"
+
+
+def psnr_by_sigma(board: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dataset, method), one column per σ: the paper's Figure 2 as a table.
+
+    Rows follow the ranking at the lowest σ; a cell is blank where the method has no result."""
+    cells = board.assign(
+        cell=[f"{m:.2f} ± {se:.2f}" if pd.notna(m) else "" for m, se in zip(board.psnr_mean, board.psnr_se)]
+    )
+    table = cells.pivot_table(index=["dataset", "method"], columns="sigma", values="cell", aggfunc="first",
+                              sort=False).fillna("")
+    table.columns = [f"σ={sigma:g}" for sigma in table.columns]
+    return table.reset_index()
 
 
 def markdown_table(frame: pd.DataFrame) -> str:

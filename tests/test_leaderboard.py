@@ -153,3 +153,16 @@ def test_rebuild_without_rows_is_a_one_line_error(tmp_path: Path, capsys) -> Non
     assert capsys.readouterr().err.strip() == f"error: no result rows found under {tmp_path}"
     assert main([str(tmp_path / "missing"), "--out", str(tmp_path / "out")]) == 2
     assert "results folder not found" in capsys.readouterr().err
+
+
+def test_psnr_by_sigma_pivots_methods_against_noise_levels() -> None:
+    from bench.leaderboard import psnr_by_sigma
+
+    board = pd.DataFrame({
+        "dataset": ["d"] * 3, "method": ["a", "b", "a"], "sigma": [25.0, 25.0, 50.0],
+        "psnr_mean": [28.123, 27.0, 25.5], "psnr_se": [0.311, 0.2, 0.3],
+    })
+    table = psnr_by_sigma(board)
+    assert list(table.columns) == ["dataset", "method", "σ=25", "σ=50"]
+    assert table.set_index("method").loc["a", "σ=25"] == "28.12 ± 0.31"
+    assert table.set_index("method").loc["b", "σ=50"] == ""
