@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from datetime import datetime, timezone
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -20,6 +21,7 @@ from skimage import data
 from skimage.restoration import denoise_wavelet
 
 from bench.protocol import noisy_version
+from bench.provenance import command_line
 from bench.registry import get_method
 
 # The paper's MATLAB timings for a 512×512 image on a 2.16 GHz Core 2 (section 3).
@@ -119,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     text = to_markdown(timing_rows(args.methods, args.size, args.sigma, args.repeats), args.size, args.sigma)
+    text = f"Command: `{command_line()}` (run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)\n\n{text}"
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ from bench.methods._convnet import KERNEL, Architecture, DenoisingConvNet, denoi
 from bench.methods.convnets import MODEL_SPECS, WEIGHTS_DIR, ModelSpec, weight_file
 from bench.patches import PatchSampler
 from bench.protocol import noisy_version, psnr
+from bench.provenance import command_line
 from bench.training_sets import TRAINING_SETS, load_training_images
 
 VALIDATION_SIGMAS_BLIND = (25.0, 50.0, 100.0)
@@ -146,10 +147,6 @@ def save_checkpoint(path: Path, net: DenoisingConvNet, optimizer, sampler: Patch
     temporary = path.with_suffix(".tmp")
     torch.save(state, temporary)
     os.replace(temporary, path)
-
-
-def command_line() -> str:
-    return "python -m bench.train " + " ".join(sys.argv[1:])
 
 
 def train(cfg: DictConfig) -> Path | None:
