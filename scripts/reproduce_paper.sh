@@ -30,6 +30,6 @@ cat > "$out/RUN.md" <<TXT
 
 - commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!results' || echo ' (with uncommitted changes)')
 - finished: $(date -u +%Y-%m-%dT%H:%M:%SZ)
-- wall time of this invocation: ${wall} s with $jobs worker(s) on $(nproc) CPU cores (rows already in the store are reused, not recomputed; per-image seconds are in rows.csv)
+- wall time of this invocation: ${wall} s with $jobs worker(s) on $(nproc --all) CPU cores (rows already in the store are reused, not recomputed; per-image seconds are in rows.csv)
 TXT
 echo "published to $out/"
