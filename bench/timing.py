@@ -46,9 +46,9 @@ def sgemm_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size**3 / best_seconds(lambda: a @ b, repeats) / 1e9
 
 
-def convnet_gflop(method, shape: tuple[int, int]) -> float:
+def convnet_gflop(method, shape: tuple[int, int], sigma: float) -> float:
     """Useful work of one forward pass, as the paper counts it: convolutions × 25 MACs × pixels."""
-    net = method.network(50.0 if not method.blind else None)
+    net = method.network(None if method.blind else sigma)
     return net.convolution_count() * 25 * 2 * shape[0] * shape[1] / 1e9
 
 
@@ -76,7 +76,7 @@ def timing_rows(methods: list[str], size: int, sigma: float, repeats: int) -> li
             "x_skimage_wavelet": seconds / reference,
         }
         if name.startswith("cn"):
-            gflops = convnet_gflop(method, image.shape) / seconds
+            gflops = convnet_gflop(method, image.shape, sigma) / seconds
             row["gflop_per_s"] = gflops
             row["fraction_of_sgemm_peak"] = gflops / peak
         rows.append(row)

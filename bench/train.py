@@ -59,18 +59,17 @@ def steps_per_stage(recipe: DictConfig, training_pixels: int) -> int:
     return math.ceil(recipe.epochs * training_pixels / pixels_per_update)
 
 
-def grow(previous: DenoisingConvNet | None, depth: int) -> DenoisingConvNet:
+def grow(previous: DenoisingConvNet, depth: int) -> DenoisingConvNet:
     """A network of `depth` hidden layers inheriting every hidden layer of `previous`.
 
     The output layer is not copied (the paper discards it); connection patterns agree because
     they come from the same seed, drawn layer by layer.
     """
     net = DenoisingConvNet(Architecture(hidden_layers=depth))
-    if previous is not None:
-        net.first.load_state_dict(previous.first.state_dict())
-        for layer, (weight, bias) in enumerate(zip(previous.hidden_weights, previous.hidden_biases)):
-            net.hidden_weights[layer].data.copy_(weight.data)
-            net.hidden_biases[layer].data.copy_(bias.data)
+    net.first.load_state_dict(previous.first.state_dict())
+    for layer, (weight, bias) in enumerate(zip(previous.hidden_weights, previous.hidden_biases)):
+        net.hidden_weights[layer].data.copy_(weight.data)
+        net.hidden_biases[layer].data.copy_(bias.data)
     return net
 
 
@@ -162,16 +161,16 @@ def train(cfg: DictConfig) -> Path | None:
     checkpoint_path = Path(cfg.checkpoint_dir) / "last.pt"
     validator = Validator(VALIDATION_SIGMAS_BLIND if spec.blind else (float(cfg.sigma),), cfg.seed)
 
-    progress = Progress()
-    net = grow(None, depths[0])
-    if recipe.init == "near_identity":
-        near_identity_init_(net)
-    state = None
     if checkpoint_path.is_file():
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
         progress = Progress(**state["progress"])
         net = DenoisingConvNet(Architecture(hidden_layers=state["depth"]))
         net.load_state_dict(state["model"])
+    else:
+        state, progress = None, Progress()
+        net = DenoisingConvNet(Architecture(hidden_layers=depths[0]))
+        if recipe.init == "near_identity":
+            near_identity_init_(net)
     if progress.done and progress.step >= total_steps:
         print(f"{checkpoint_path} is finished; pass a larger recipe.steps to train it further")
         return None
