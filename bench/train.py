@@ -73,23 +73,21 @@ def grow(previous: DenoisingConvNet, depth: int) -> DenoisingConvNet:
     return net
 
 
-def near_identity_init_(net: DenoisingConvNet, gain: float = 4.0) -> None:
-    """Start the network close to the identity map, keeping the random filters as perturbations.
+def scaled_init_(net: DenoisingConvNet) -> None:
+    """Glorot-uniform weights scaled by 4 and zero biases.
 
-    Each unit's filter gets a centre tap so that f(gain·(mean of its inputs − ½)) ≈ its inputs
-    (the logistic's slope at 0 is ¼, so gain 4 gives slope 1): the untrained network passes the
-    noisy image through, gradients reach every layer, and training skips the long plateau that
-    a stack of random sigmoid layers sits on while its output is a flat grey.
+    A centred logistic has slope ¼ at 0, so Glorot's scale (made for slope-1 units) would shrink
+    the signal 4× per layer and leave a 6-layer stack with a flat-grey output for hundreds of
+    updates; ×4 keeps activations and gradients of order one through every layer.
     """
-    centre = KERNEL // 2
     with torch.no_grad():
-        layers = [(net.first.weight, net.first.bias)]
-        layers += list(zip(net.hidden_weights, net.hidden_biases))
-        layers.append((net.output.weight, net.output.bias))
-        for weight, bias in layers:
-            fan_in = weight.shape[1]
-            weight[:, :, centre, centre] += gain / fan_in
-            bias.fill_(-gain / 2)
+        for weight, bias in [(net.first.weight, net.first.bias), (net.output.weight, net.output.bias)] + list(
+            zip(net.hidden_weights, net.hidden_biases)
+        ):
+            fan_in = weight.shape[1] * KERNEL * KERNEL
+            bound = 4.0 * math.sqrt(3.0 / fan_in)
+            weight.uniform_(-bound, bound)
+            bias.zero_()
 
 
 def make_optimizer(net: DenoisingConvNet, recipe: DictConfig, depth: int) -> torch.optim.Optimizer:
@@ -169,8 +167,8 @@ def train(cfg: DictConfig) -> Path | None:
     else:
         state, progress = None, Progress()
         net = DenoisingConvNet(Architecture(hidden_layers=depths[0]))
-        if recipe.init == "near_identity":
-            near_identity_init_(net)
+        if recipe.init == "scaled":
+            scaled_init_(net)
     if progress.done and progress.step >= total_steps:
         print(f"{checkpoint_path} is finished; pass a larger recipe.steps to train it further")
         return None
@@ -182,6 +180,7 @@ def train(cfg: DictConfig) -> Path | None:
         if stage != progress.stage:  # entering a new stage: grow the previous network
             net, progress.stage, progress.step = grow(net, depth), stage, 0
             state = None
+        net = net.to(memory_format=torch.channels_last)  # ~3× faster convolutions on a CPU
         optimizer = make_optimizer(net, recipe, depth)
         sampler = PatchSampler(images, net.arch.margin, cfg.seed + stage)
         if state is not None:
@@ -226,6 +225,7 @@ def run_stage(cfg, spec, net, optimizer, sampler, validator, progress, total_ste
             noisy, clean = sampler.sample(
                 recipe.images_per_batch, recipe.patches_per_image, recipe.patch, sigmas, recipe.augment
             )
+            noisy = noisy.contiguous(memory_format=torch.channels_last)
             set_learning_rate(optimizer, recipe, progress.step, total_steps)
             loss = torch.mean((net(noisy) - clean) ** 2)
             optimizer.zero_grad(set_to_none=True)

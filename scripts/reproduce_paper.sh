@@ -4,17 +4,19 @@
 # Resumable: finished images are kept in the results store (outputs/store) and skipped on re-run.
 #   scripts/reproduce_paper.sh                       # everything
 #   METHODS=cn2,bls_gsm JOBS=1 scripts/reproduce_paper.sh
+#   STORE=scratch/fresh_store SWEEP_DIR=scratch/fresh scripts/reproduce_paper.sh   # time it from scratch
 set -euo pipefail
 cd "$(dirname "$0")/.."
-methods=${METHODS:-cn1,cn2,cnblind,bls_gsm,bls_gsm2,foe,wavelet,bm3d}
+methods=${METHODS:-cn1,cn2,cn2_paper,cnblind,bls_gsm,bls_gsm2,foe,wavelet,bm3d}
 sigmas=${SIGMAS:-25,50,100}
 jobs=${JOBS:-2}
 sweep=${SWEEP_DIR:-scratch/paper_sweep}
 out=${OUT:-results}
+store=${STORE:-outputs/store}
 export OMP_NUM_THREADS=$((2 / jobs > 0 ? 2 / jobs : 1))  # one core per worker, no oversubscription
 
 command=(python -m bench -m hydra/launcher=joblib "hydra.launcher.n_jobs=$jobs" "hydra.sweep.dir=$sweep"
-         "method=$methods" "sigma=$sigmas" dataset=bsd68)
+         "method=$methods" "sigma=$sigmas" dataset=bsd68 "store=$(realpath -m "$store")")
 start=$(date +%s)
 "${command[@]}"
 wall=$(( $(date +%s) - start ))

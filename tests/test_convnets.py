@@ -58,6 +58,19 @@ def test_dense_filter_bank_equals_the_sum_over_real_connections():
     torch.testing.assert_close(dense, explicit, rtol=1e-5, atol=1e-5)
 
 
+def test_centred_parametrisation_is_the_papers_function_with_thresholds():
+    """f(Σ w ⊗ I − θ) on uncentred maps, with θ from `thresholds`, gives the network's output."""
+    torch.manual_seed(0)
+    net = DenoisingConvNet(Architecture())
+    for parameter in net.parameters():  # move away from the near-zero default biases
+        parameter.data.add_(0.3 * torch.randn_like(parameter))
+    x = pad_scaled(np.random.default_rng(0).uniform(0, 255, (20, 20)), net.arch.margin)
+    maps = x
+    for (weight, _), theta in zip(net.layer_weights_and_biases(), net.thresholds()):
+        maps = torch.sigmoid(F.conv2d(maps, weight) - theta[None, :, None, None])
+    torch.testing.assert_close(maps, net(x), rtol=1e-5, atol=1e-6)
+
+
 def test_border_is_encoded_as_minus_one_and_output_keeps_the_shape():
     image = np.full((7, 9), 255.0)
     padded = pad_scaled(image, 10)

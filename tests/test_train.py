@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from hydra import compose, initialize_config_module
 
 from bench.images import shared_data_root
-from bench.methods._convnet import Architecture, DenoisingConvNet, load_weights
+from bench.methods._convnet import CENTRE, Architecture, DenoisingConvNet, load_weights, pad_scaled
 from bench.patches import PatchSampler
 from bench.provenance import command_line
-from bench.train import grow, stage_depths, steps_per_stage, train
+from bench.train import grow, scaled_init_, stage_depths, steps_per_stage, train
 from bench.methods.convnets import MODEL_SPECS
 
 needs_train400 = pytest.mark.skipif(
@@ -102,3 +104,25 @@ def test_patches_carry_the_border_code_and_match_their_targets():
     assert noisy.shape == (50, 1, 10, 10) and clean.shape == (50, 1, 4, 4)
     torch.testing.assert_close(noisy[:, :, 3:7, 3:7], clean)
     assert (noisy == -1).any()  # some windows reach past the border
+
+
+def hidden_and_output_spread(net: DenoisingConvNet) -> tuple[list[float], float]:
+    """Standard deviation of every hidden layer's (centred) maps and of the output, on a noise image."""
+    x = pad_scaled(np.random.default_rng(0).uniform(0, 255, (40, 40)), net.arch.margin)
+    maps = torch.sigmoid(net.first(x - CENTRE)) - CENTRE
+    spreads = [maps.std().item()]
+    for layer, bias in enumerate(net.hidden_biases):
+        maps = torch.sigmoid(F.conv2d(maps, net.dense_hidden_weight(layer), bias)) - CENTRE
+        spreads.append(maps.std().item())
+    return spreads, net(x).std().item()
+
+
+def test_scaled_initialisation_keeps_the_signal_through_every_layer():
+    torch.manual_seed(0)
+    default = DenoisingConvNet(Architecture())
+    _, flat_output = hidden_and_output_spread(default)
+    assert flat_output < 1e-3  # the flat-grey start the modern recipe avoids
+    scaled = DenoisingConvNet(Architecture())
+    scaled_init_(scaled)
+    spreads, output = hidden_and_output_spread(scaled)
+    assert min(spreads) > 0.1 and output > 0.05
