@@ -23,12 +23,16 @@ wall=$(( $(date +%s) - start ))
 
 python -m bench.leaderboard "$sweep" --out "$out"
 python -m bench.figures psnr-vs-sigma "$out/leaderboard.csv" --out "$out/figures/psnr_vs_sigma.png"
+python -m bench.figures compare --image test003 --sigma 50 --out "$out/figures/comparison_sigma50.png"
+python -m bench.filters cnblind --out "$out/figures/cnblind_filters.png"
 cat > "$out/RUN.md" <<TXT
 # How these results were produced
 
     ${command[*]}
     python -m bench.leaderboard $sweep --out $out
     python -m bench.figures psnr-vs-sigma $out/leaderboard.csv --out $out/figures/psnr_vs_sigma.png
+    python -m bench.figures compare --image test003 --sigma 50 --out $out/figures/comparison_sigma50.png
+    python -m bench.filters cnblind --out $out/figures/cnblind_filters.png
 
 - commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!results' || echo ' (with uncommitted changes)')
 - finished: $(date -u +%Y-%m-%dT%H:%M:%SZ)
