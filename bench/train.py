@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from bench.errors import BenchError
-from bench.methods._convnet import KERNEL, Architecture, DenoisingConvNet, denoise_with, save_weights
+from bench.methods._convnet import KERNEL, Architecture, DenoisingConvNet, denoise_with, load_weights, save_weights
 from bench.methods.convnets import MODEL_SPECS, WEIGHTS_DIR, ModelSpec, weight_file
 from bench.patches import PatchSampler
 from bench.protocol import noisy_version, psnr
@@ -44,6 +44,7 @@ class Progress:
     history: list[dict] = field(default_factory=list)
     sessions: list[dict] = field(default_factory=list)
     done: bool = False
+    parent: dict | None = None  # the shipped network this run started from (`init_from`), if any
 
 
 def stage_depths(spec: ModelSpec, layerwise: bool) -> list[int]:
@@ -88,6 +89,45 @@ def scaled_init_(net: DenoisingConvNet) -> None:
             bound = 4.0 * math.sqrt(3.0 / fan_in)
             weight.uniform_(-bound, bound)
             bias.zero_()
+
+
+def parent_weight_file(name: str) -> Path:
+    """`init_from` as given: a weight file's path, or the stem of a shipped one (`cn2_sigma25`)."""
+    path = Path(name).expanduser()
+    return path if path.suffix == ".pt" else WEIGHTS_DIR / f"{name}.pt"
+
+
+def start_from_parent(cfg: DictConfig, spec: ModelSpec, depth: int) -> tuple[DenoisingConvNet, dict]:
+    """A trained network to continue from, and a summary of it for the new weights' record.
+
+    Refused when the parent saw images outside this model's training set (CN1 may not start
+    from CN2, which would smuggle CN2's extra images into CN1) or has another depth.
+    """
+    path = parent_weight_file(cfg.init_from)
+    parent, record = load_weights(path)
+    allowed = {f"train400/{image_id}.png" for image_id in TRAINING_SETS[spec.training_set]}
+    extra = set(record.get("training_files", [])) - allowed
+    if extra:
+        raise BenchError(
+            f"{cfg.model} cannot start from {path.name}: it was trained on {len(extra)} images outside "
+            f"{cfg.model}'s training set ({spec.training_set!r}), e.g. {sorted(extra)[0]}"
+        )
+    if parent.arch.hidden_layers != depth:
+        raise BenchError(
+            f"{cfg.model} cannot start from {path.name}: it has {parent.arch.hidden_layers} hidden layers, "
+            f"this stage trains {depth}"
+        )
+    summary = {
+        "file": path.name,
+        "sha256": record["sha256"],
+        "model": record.get("model"),
+        "sigma": record.get("sigma"),
+        "validation_psnr_db": record.get("validation_psnr_db"),
+        "wall_time_s": record.get("wall_time_s"),
+        "lineage_wall_time_s": record.get("lineage_wall_time_s", record.get("wall_time_s")),
+        "sessions": record.get("sessions", []),
+    }
+    return parent.train(), summary
 
 
 def make_optimizer(net: DenoisingConvNet, recipe: DictConfig, depth: int) -> torch.optim.Optimizer:
@@ -164,6 +204,9 @@ def train(cfg: DictConfig) -> Path | None:
         progress = Progress(**state["progress"])
         net = DenoisingConvNet(Architecture(hidden_layers=state["depth"]))
         net.load_state_dict(state["model"])
+    elif cfg.init_from:
+        state, progress = None, Progress()
+        net, progress.parent = start_from_parent(cfg, spec, depths[0])
     else:
         state, progress = None, Progress()
         net = DenoisingConvNet(Architecture(hidden_layers=depths[0]))
@@ -270,6 +313,8 @@ def export_record(cfg: DictConfig, spec: ModelSpec, progress: Progress, total_st
         "validation_psnr_db": round(final_psnr, 3),
         "history": progress.history,
         "wall_time_s": round(progress.elapsed_s, 1),
+        "initialised_from": progress.parent,
+        "lineage_wall_time_s": round(progress.elapsed_s + (progress.parent or {}).get("lineage_wall_time_s", 0), 1),
         "sessions": progress.sessions,
         "machine": f"{platform.processor() or platform.machine()}, {cfg.threads} threads",
         "torch": torch.__version__,

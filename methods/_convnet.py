@@ -16,7 +16,8 @@ recovers the paper's θ), but inputs of mean ½ make gradient descent ill-condit
 The parameters are kept in their sparse form (24 × 8 filters per hidden layer) so the parameter
 count is the paper's; for speed the forward pass scatters them into a dense 24 × 24 filter bank and
 runs one channels-last convolution per layer — a dense convolution is faster on a CPU than a
-gathered grouped one even though it multiplies by the zeros of the absent connections.
+gathered grouped one even though it multiplies by the zeros of the absent connections. Filters
+and maps are kept channels-last (NHWC), the layout oneDNN's fast CPU convolutions use.
 """
 
 from __future__ import annotations
@@ -89,7 +90,9 @@ class DenoisingConvNet(nn.Module):
         sparse = self.hidden_weights[layer]
         m = self.arch.maps
         index = self.connections[layer][:, :, None, None].expand(-1, -1, KERNEL, KERNEL)
-        return sparse.new_zeros(m, m, KERNEL, KERNEL).scatter(1, index, sparse)
+        dense = sparse.new_zeros(m, m, KERNEL, KERNEL).scatter(1, index, sparse)
+        # A filter bank in the input's channels-last layout halves the convolution's time on a CPU.
+        return dense.contiguous(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.sigmoid(self.first(x - CENTRE)) - CENTRE
@@ -170,4 +173,4 @@ def load_weights(path: Path) -> tuple[DenoisingConvNet, dict]:
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     except (RuntimeError, KeyError, ValueError) as error:
         raise BenchError(f"weight file {path} does not fit its architecture: {error}") from None
-    return net.eval(), record
+    return net.to(memory_format=torch.channels_last).eval(), record

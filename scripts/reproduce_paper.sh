@@ -5,6 +5,9 @@
 #   scripts/reproduce_paper.sh                       # everything
 #   METHODS=cn2,bls_gsm JOBS=1 scripts/reproduce_paper.sh
 #   STORE=scratch/fresh_store SWEEP_DIR=scratch/fresh scripts/reproduce_paper.sh   # time it from scratch
+#   METHODS=cn1,cn2,cnblind REUSE_ROWS=scratch/earlier scripts/reproduce_paper.sh
+#       re-run only the retrained convnets; the published report also reads every rows.csv / store
+#       under REUSE_ROWS (earlier rows of the other methods, each row naming its commit)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 methods=${METHODS:-cn1,cn2,cn2_paper,cnblind,bls_gsm,bls_gsm2,foe,wavelet,bm3d}
@@ -21,7 +24,8 @@ start=$(date +%s)
 "${command[@]}"
 wall=$(( $(date +%s) - start ))
 
-python -m bench.leaderboard "$sweep" --out "$out"
+reuse=${REUSE_ROWS:-}
+python -m bench.leaderboard "$sweep" $reuse --out "$out"
 python -m bench.figures psnr-vs-sigma "$out/leaderboard.csv" --out "$out/figures/psnr_vs_sigma.png"
 python -m bench.figures compare --image test003 --sigma 50 --out "$out/figures/comparison_sigma50.png"
 python -m bench.filters cnblind --out "$out/figures/cnblind_filters.png"
@@ -29,13 +33,14 @@ cat > "$out/RUN.md" <<TXT
 # How these results were produced
 
     ${command[*]}
-    python -m bench.leaderboard $sweep --out $out
+    python -m bench.leaderboard $sweep $reuse --out $out
     python -m bench.figures psnr-vs-sigma $out/leaderboard.csv --out $out/figures/psnr_vs_sigma.png
     python -m bench.figures compare --image test003 --sigma 50 --out $out/figures/comparison_sigma50.png
     python -m bench.filters cnblind --out $out/figures/cnblind_filters.png
 
 - commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!results' || echo ' (with uncommitted changes)')
 - finished: $(date -u +%Y-%m-%dT%H:%M:%SZ)
+$( [ -n "$reuse" ] && echo "- rows of methods not in this sweep come from \`$reuse\` (earlier runs of the same code; each row's commit is in rows.csv)")
 - wall time of this invocation: ${wall} s with $jobs worker(s) on $(nproc --all) CPU cores (rows already in the store are reused, not recomputed; per-image seconds are in rows.csv)
 TXT
 echo "published to $out/"

@@ -2,21 +2,24 @@
 # Train (or resume) every shipped network, in two parallel single-threaded queues (2-core machine).
 # Each run checkpoints under checkpoints/ and exports to methods/weights/ when it finishes;
 # re-running this script resumes where it stopped and skips finished runs.
-# Jobs are model:sigma:updates:recipe — the budgets of the shipped weights (≈ 110 min per queue
-# here; for the paper's layer-wise recipe, updates per stage). Extra arguments are passed to
-# every run, e.g. `scripts/train_all.sh validate_every=500`.
+# Jobs are model:sigma:updates:lr[:init_from] — the budgets of the shipped weights (≈ 110 min per
+# queue here). `init_from` continues from shipped weights (see docs/convnets.md: CN2 and CNBlind
+# continue the previous session's networks; CN1 σ = 50, 100 start from the CN1 of the σ before,
+# CN2 σ = 100 from CN2 σ = 50 — always a network trained on the same or a smaller image set).
+# Extra arguments are passed to every run, e.g. `scripts/train_all.sh validate_every=500`.
 set -u
 cd "$(dirname "$0")/.."
 mkdir -p logs
 EXTRA=("$@")
 queue() {
   for job in "$@"; do
-    IFS=: read -r model sigma steps recipe <<< "$job"
-    python -m bench.train model="$model" sigma="$sigma" recipe="$recipe" recipe.steps="$steps" threads=1 "${EXTRA[@]}"
+    IFS=: read -r model sigma steps lr parent <<< "$job"
+    python -m bench.train model="$model" sigma="$sigma" recipe.steps="$steps" recipe.lr="$lr" \
+      recipe.output_lr="$lr" init_from="${parent:-null}" threads=1 validate_every=1000 "${EXTRA[@]}"
   done
 }
-queue cn2:25:18000:modern cn2:50:18000:modern cn2:100:18000:modern \
-      cn2:50:5000:paper cn2:25:5000:paper cn2:100:5000:paper > logs/train_queue_a.log 2>&1 &
-queue cnblind:0:26000:modern cn1:25:7000:modern cn1:50:7000:modern cn1:100:7000:modern \
+queue cn2:25:25000:2e-3:cn2_sigma25 cn2:50:25000:2e-3:cn2_sigma50 cn2:100:30000:3e-3:cn2_sigma50 \
+      cnblind:0:35000:2e-3:cnblind > logs/train_queue_a.log 2>&1 &
+queue cn1:25:45000:5e-3 cn1:50:35000:3e-3:cn1_sigma25 cn1:100:35000:3e-3:cn1_sigma50 \
       > logs/train_queue_b.log 2>&1 &
 wait

@@ -8,11 +8,13 @@ import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_module
 
+from bench.errors import BenchError
 from bench.images import shared_data_root
 from bench.methods._convnet import CENTRE, Architecture, DenoisingConvNet, load_weights, pad_scaled
 from bench.patches import PatchSampler
 from bench.provenance import command_line
 from bench.train import grow, scaled_init_, stage_depths, steps_per_stage, train
+from bench.weights import weights_table
 from bench.methods.convnets import MODEL_SPECS
 
 needs_train400 = pytest.mark.skipif(
@@ -126,3 +128,29 @@ def test_scaled_initialisation_keeps_the_signal_through_every_layer():
     scaled_init_(scaled)
     spreads, output = hidden_and_output_spread(scaled)
     assert min(spreads) > 0.1 and output > 0.05
+
+
+@needs_train400
+def test_a_run_can_continue_from_trained_weights_and_records_its_parent(tmp_path):
+    parent_path = train(config(tmp_path / "p", "model=cn1", "sigma=50", "recipe.steps=2"))
+    _, parent_record = load_weights(parent_path)
+    child = config(tmp_path / "c", "model=cn2", "sigma=100", "recipe.steps=1", f"init_from={parent_path}")
+    _, record = load_weights(train(child))
+    assert record["initialised_from"]["sha256"] == parent_record["sha256"]
+    assert record["initialised_from"]["model"] == "cn1" and record["initialised_from"]["sigma"] == 50
+    assert record["lineage_wall_time_s"] >= parent_record["wall_time_s"] + record["wall_time_s"] - 0.2
+    table = weights_table(tmp_path / "c" / "w").splitlines()
+    assert len(table) == 3 and "| cn2_sigma100.pt | cn2 | 100 | modern |" in table[2]
+    assert f"| {parent_path.name} | {record['validation_psnr_db']:.2f} |" in table[2]
+
+
+@needs_train400
+def test_a_run_cannot_start_from_a_network_that_saw_images_outside_its_training_set(tmp_path):
+    cn2_path = train(config(tmp_path / "p", "model=cn2", "sigma=50", "recipe.steps=1"))
+    with pytest.raises(BenchError, match="outside cn1's training set"):
+        train(config(tmp_path / "c", "model=cn1", "sigma=50", "recipe.steps=1", f"init_from={cn2_path}"))
+    cn1_path = train(config(tmp_path / "q", "model=cn1", "sigma=50", "recipe.steps=1"))
+    with pytest.raises(BenchError, match="4 hidden layers, this stage trains 5"):
+        train(config(tmp_path / "d", "model=cnblind", "recipe.steps=1", f"init_from={cn1_path}"))
+    with pytest.raises(BenchError, match="weight file missing"):
+        train(config(tmp_path / "e", "model=cn1", "sigma=50", "recipe.steps=1", f"init_from={tmp_path}/nope.pt"))

@@ -1,0 +1,58 @@
+"""The shipped convnet weights and how each was trained, as a Markdown table read from their records.
+
+`python -m bench.weights` — one row per weight file in `methods/weights/`: model, σ, recipe,
+training set, updates, this run's and the whole lineage's CPU wall time (a run may continue from
+another network, `init_from`), what it started from and its validation PSNR. The table in
+docs/convnets.md is this command's output, so its numbers come from the records, not by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from bench.leaderboard import markdown_table
+from bench.methods.convnets import WEIGHTS_DIR
+
+
+def record_row(path: Path) -> dict:
+    """The facts of one weight record that a reader compares across networks."""
+    record = json.loads(path.read_text())
+    parent = record.get("initialised_from") or {}
+    recipe = record["recipe"]
+    return {
+        "file": path.with_suffix(".pt").name,
+        "model": record["model"],
+        "σ": "0–100" if record.get("sigma") is None else f"{record['sigma']:g}",
+        "recipe": recipe["name"],
+        "training set": f"{record['training_set']} ({len(record['training_files'])} crops)",
+        "updates": f"{record['steps_per_stage']} × {record['stages']}" if record["stages"] > 1
+        else str(record["steps_per_stage"]),
+        "batch": f"{recipe['images_per_batch']}×{recipe['patches_per_image']} of {recipe['patch']}²",
+        "lr": f"{recipe['lr']:g}",
+        "wall s": f"{record['wall_time_s']:.0f}",
+        "lineage wall s": f"{record.get('lineage_wall_time_s', record['wall_time_s']):.0f}",
+        "started from": parent.get("file", "scratch"),
+        "validation PSNR (dB)": f"{record['validation_psnr_db']:.2f}",
+    }
+
+
+def weights_table(folder: Path = WEIGHTS_DIR) -> str:
+    records = sorted(folder.glob("*.json"))
+    return markdown_table(pd.DataFrame([record_row(path) for path in records]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folder", type=Path, default=WEIGHTS_DIR)
+    args = parser.parse_args(argv)
+    print(weights_table(args.folder))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
