@@ -10,7 +10,7 @@
 #       under REUSE_ROWS (earlier rows of the other methods, each row naming its commit)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-methods=${METHODS:-cn1,cn2,cn2_paper,cnblind,bls_gsm,bls_gsm2,foe,wavelet,bm3d}
+methods=${METHODS:-bm3d,foe,bls_gsm,bls_gsm2,cnblind,cn1,cn2,cn2_paper,wavelet}  # slowest first: balances the workers
 sigmas=${SIGMAS:-25,50,100}
 jobs=${JOBS:-2}
 sweep=${SWEEP_DIR:-scratch/paper_sweep}
