@@ -29,7 +29,7 @@ from bench.methods.convnets import MODEL_SPECS, WEIGHTS_DIR, ModelSpec, weight_f
 from bench.patches import PatchSampler
 from bench.protocol import noisy_version, psnr
 from bench.provenance import command_line
-from bench.training_sets import TRAINING_SETS, load_training_images
+from bench.training_sets import TRAINING_SETS, load_training_images, recorded_files
 
 VALIDATION_SIGMAS_BLIND = (25.0, 50.0, 100.0)
 
@@ -97,6 +97,11 @@ def parent_weight_file(name: str) -> Path:
     return path if path.suffix == ".pt" else WEIGHTS_DIR / f"{name}.pt"
 
 
+def lineage_wall_time_s(record: dict) -> float:
+    """CPU wall time of a network and every network it was continued from (`init_from`)."""
+    return record.get("lineage_wall_time_s", record["wall_time_s"])
+
+
 def start_from_parent(cfg: DictConfig, spec: ModelSpec, depth: int) -> tuple[DenoisingConvNet, dict]:
     """A trained network to continue from, and a summary of it for the new weights' record.
 
@@ -105,8 +110,7 @@ def start_from_parent(cfg: DictConfig, spec: ModelSpec, depth: int) -> tuple[Den
     """
     path = parent_weight_file(cfg.init_from)
     parent, record = load_weights(path)
-    allowed = {f"train400/{image_id}.png" for image_id in TRAINING_SETS[spec.training_set]}
-    extra = set(record.get("training_files", [])) - allowed
+    extra = set(record.get("training_files", [])) - set(recorded_files(spec.training_set))
     if extra:
         raise BenchError(
             f"{cfg.model} cannot start from {path.name}: it was trained on {len(extra)} images outside "
@@ -124,7 +128,7 @@ def start_from_parent(cfg: DictConfig, spec: ModelSpec, depth: int) -> tuple[Den
         "sigma": record.get("sigma"),
         "validation_psnr_db": record.get("validation_psnr_db"),
         "wall_time_s": record.get("wall_time_s"),
-        "lineage_wall_time_s": record.get("lineage_wall_time_s", record.get("wall_time_s")),
+        "lineage_wall_time_s": lineage_wall_time_s(record),
         "sessions": record.get("sessions", []),
     }
     return parent.train(), summary
@@ -204,14 +208,14 @@ def train(cfg: DictConfig) -> Path | None:
         progress = Progress(**state["progress"])
         net = DenoisingConvNet(Architecture(hidden_layers=state["depth"]))
         net.load_state_dict(state["model"])
-    elif cfg.init_from:
-        state, progress = None, Progress()
-        net, progress.parent = start_from_parent(cfg, spec, depths[0])
     else:
         state, progress = None, Progress()
-        net = DenoisingConvNet(Architecture(hidden_layers=depths[0]))
-        if recipe.init == "scaled":
-            scaled_init_(net)
+        if cfg.init_from:
+            net, progress.parent = start_from_parent(cfg, spec, depths[0])
+        else:
+            net = DenoisingConvNet(Architecture(hidden_layers=depths[0]))
+            if recipe.init == "scaled":
+                scaled_init_(net)
     if progress.done and progress.step >= total_steps:
         print(f"{checkpoint_path} is finished; pass a larger recipe.steps to train it further")
         return None
@@ -308,8 +312,8 @@ def export_record(cfg: DictConfig, spec: ModelSpec, progress: Progress, total_st
         "steps_per_stage": total_steps,
         "stages": progress.stage + 1,
         "training_set": spec.training_set,
-        "training_files": [f"train400/{image_id}.png" for image_id in TRAINING_SETS[spec.training_set]],
-        "validation_files": [f"train400/{image_id}.png" for image_id in TRAINING_SETS["validation"]],
+        "training_files": recorded_files(spec.training_set),
+        "validation_files": recorded_files("validation"),
         "validation_psnr_db": round(final_psnr, 3),
         "history": progress.history,
         "wall_time_s": round(progress.elapsed_s, 1),

@@ -29,6 +29,12 @@ def training_files(set_name: str, root: Path | None = None) -> list[Path]:
     return [folder / f"{image_id}.png" for image_id in TRAINING_SETS[set_name]]
 
 
+def recorded_files(set_name: str) -> list[str]:
+    """A set's files as weight records list them (`train400/test_001.png`), independent of where
+    the data lives on the machine that trained."""
+    return [f"{TRAIN400}/{image_id}.png" for image_id in TRAINING_SETS[set_name]]
+
+
 def load_training_images(set_name: str, root: Path | None = None) -> list[np.ndarray]:
     """The clean images of a named set, float64 on 0–255."""
     return [load_image(path) for path in training_files(set_name, root)]

@@ -9,23 +9,25 @@ docs/convnets.md is this command's output, so its numbers come from the records,
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import pandas as pd
 
+from bench.errors import BenchError
 from bench.leaderboard import markdown_table
+from bench.methods._convnet import weight_record
 from bench.methods.convnets import WEIGHTS_DIR
+from bench.train import lineage_wall_time_s
 
 
 def record_row(path: Path) -> dict:
-    """The facts of one weight record that a reader compares across networks."""
-    record = json.loads(path.read_text())
+    """The facts of one weight file's record that a reader compares across networks."""
+    record = weight_record(path)
     parent = record.get("initialised_from") or {}
     recipe = record["recipe"]
     return {
-        "file": path.with_suffix(".pt").name,
+        "file": path.name,
         "model": record["model"],
         "σ": "0–100" if record.get("sigma") is None else f"{record['sigma']:g}",
         "recipe": recipe["name"],
@@ -35,22 +37,26 @@ def record_row(path: Path) -> dict:
         "batch": f"{recipe['images_per_batch']}×{recipe['patches_per_image']} of {recipe['patch']}²",
         "lr": f"{recipe['lr']:g}",
         "wall s": f"{record['wall_time_s']:.0f}",
-        "lineage wall s": f"{record.get('lineage_wall_time_s', record['wall_time_s']):.0f}",
+        "lineage wall s": f"{lineage_wall_time_s(record):.0f}",
         "started from": parent.get("file", "scratch"),
         "validation PSNR (dB)": f"{record['validation_psnr_db']:.2f}",
     }
 
 
 def weights_table(folder: Path = WEIGHTS_DIR) -> str:
-    records = sorted(folder.glob("*.json"))
-    return markdown_table(pd.DataFrame([record_row(path) for path in records]))
+    weight_files = sorted(folder.glob("*.pt"))
+    return markdown_table(pd.DataFrame([record_row(path) for path in weight_files]))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folder", type=Path, default=WEIGHTS_DIR)
     args = parser.parse_args(argv)
-    print(weights_table(args.folder))
+    try:
+        print(weights_table(args.folder))
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
