@@ -92,6 +92,7 @@ def run_job(spec: JobSpec, store: ResultStore, job_label: str = "") -> list[Row]
     image_ids = image_ids[: spec.limit]
 
     fingerprint = method_fingerprint(method, spec.sigma)
+    git_commit.cache_clear()  # a launcher's worker process outlives jobs, and may outlive a commit
     finished = {row_key(row): row for row in latest_rows(store.rows()) if row["status"] == OK}
     rows: list[Row] = []
     computed = 0

@@ -2,7 +2,8 @@
 
 Noise is synthesised on the fly (bench.patches). The run checkpoints every `checkpoint_every_s`
 seconds and on interruption, and the same command resumes from the checkpoint; given a seed the
-run is deterministic. When it finishes it exports the weights, with a record of the command,
+run is deterministic (on a CPU; cuDNN's fastest GPU kernels are not bit-reproducible). `device=cuda`
+trains on a GPU with the same code. When it finishes it exports the weights, with a record of the command,
 recipe, training files and wall time, to `methods/weights/`.
 """
 
@@ -98,7 +99,8 @@ def parent_weight_file(name: str) -> Path:
 
 
 def lineage_wall_time_s(record: dict) -> float:
-    """CPU wall time of a network and every network it was continued from (`init_from`)."""
+    """Wall time of a network and every network it was continued from (`init_from`), each on the
+    machine its record names."""
     return record.get("lineage_wall_time_s", record["wall_time_s"])
 
 
@@ -132,6 +134,25 @@ def start_from_parent(cfg: DictConfig, spec: ModelSpec, depth: int) -> tuple[Den
         "sessions": record.get("sessions", []),
     }
     return parent.train(), summary
+
+
+def training_device(name: str) -> torch.device:
+    """The device named by the config (`cpu` or `cuda`), refused clearly when it is absent."""
+    if name not in ("cpu", "cuda"):
+        raise BenchError(f"unknown device {name!r}; use cpu or cuda")
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise BenchError("device=cuda but this PyTorch sees no CUDA GPU; use device=cpu")
+        torch.backends.cudnn.benchmark = True  # fixed batch shapes: pick the fastest kernels once
+    return torch.device(name)
+
+
+def machine_description(cfg: DictConfig, device: torch.device) -> str:
+    """Where the weights were trained, for the record (wall times mean little without it)."""
+    host = platform.processor() or platform.machine()
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA), host {host}"
+    return f"{host}, {cfg.threads} threads"
 
 
 def make_optimizer(net: DenoisingConvNet, recipe: DictConfig, depth: int) -> torch.optim.Optimizer:
@@ -195,6 +216,7 @@ def train(cfg: DictConfig) -> Path | None:
     if cfg.model not in MODEL_SPECS:
         raise BenchError(f"unknown model {cfg.model!r}; available: {', '.join(MODEL_SPECS)}")
     spec, recipe = MODEL_SPECS[cfg.model], cfg.recipe
+    device = training_device(cfg.device)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     images = load_training_images(spec.training_set)
@@ -227,7 +249,7 @@ def train(cfg: DictConfig) -> Path | None:
         if stage != progress.stage:  # entering a new stage: grow the previous network
             net, progress.stage, progress.step = grow(net, depth), stage, 0
             state = None
-        net = net.to(memory_format=torch.channels_last)  # ~3× faster convolutions on a CPU
+        net = net.to(device, memory_format=torch.channels_last)  # ~3× faster convolutions on a CPU
         optimizer = make_optimizer(net, recipe, depth)
         sampler = PatchSampler(images, net.arch.margin, cfg.seed + stage)
         if state is not None:
@@ -244,7 +266,8 @@ def train(cfg: DictConfig) -> Path | None:
         return None
     weights_dir = Path(cfg.weights_dir) if cfg.weights_dir else WEIGHTS_DIR
     target = weight_file(cfg.model, None if spec.blind else float(cfg.sigma), recipe.name, weights_dir)
-    save_weights(net, target, export_record(cfg, spec, progress, total_steps, final_psnr))
+    record = export_record(cfg, spec, progress, total_steps, final_psnr, machine_description(cfg, device))
+    save_weights(net, target, record)
     print(f"validation PSNR {final_psnr:.2f} dB; weights written to {target}")
     return target
 
@@ -256,6 +279,7 @@ def run_stage(cfg, spec, net, optimizer, sampler, validator, progress, total_ste
     last_checkpoint = time.monotonic()
     started, elapsed_before = time.monotonic(), progress.elapsed_s
     running_loss = None
+    device = net.first.weight.device
     bar = tqdm(
         total=total_steps,
         initial=progress.step,
@@ -272,7 +296,8 @@ def run_stage(cfg, spec, net, optimizer, sampler, validator, progress, total_ste
             noisy, clean = sampler.sample(
                 recipe.images_per_batch, recipe.patches_per_image, recipe.patch, sigmas, recipe.augment
             )
-            noisy = noisy.contiguous(memory_format=torch.channels_last)
+            noisy = noisy.to(device).contiguous(memory_format=torch.channels_last)
+            clean = clean.to(device)
             set_learning_rate(optimizer, recipe, progress.step, total_steps)
             loss = torch.mean((net(noisy) - clean) ** 2)
             optimizer.zero_grad(set_to_none=True)
@@ -301,7 +326,9 @@ def run_stage(cfg, spec, net, optimizer, sampler, validator, progress, total_ste
     save_checkpoint(checkpoint_path, net, optimizer, sampler, progress)
 
 
-def export_record(cfg: DictConfig, spec: ModelSpec, progress: Progress, total_steps: int, final_psnr: float) -> dict:
+def export_record(
+    cfg: DictConfig, spec: ModelSpec, progress: Progress, total_steps: int, final_psnr: float, machine: str
+) -> dict:
     """Provenance written beside the weights: how, on what and for how long they were trained."""
     return {
         "model": cfg.model,
@@ -320,7 +347,7 @@ def export_record(cfg: DictConfig, spec: ModelSpec, progress: Progress, total_st
         "initialised_from": progress.parent,
         "lineage_wall_time_s": round(progress.elapsed_s + (progress.parent or {}).get("lineage_wall_time_s", 0), 1),
         "sessions": progress.sessions,
-        "machine": f"{platform.processor() or platform.machine()}, {cfg.threads} threads",
+        "machine": machine,
         "torch": torch.__version__,
     }
 

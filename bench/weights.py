@@ -1,8 +1,8 @@
 """The shipped convnet weights and how each was trained, as a Markdown table read from their records.
 
 `python -m bench.weights` — one row per weight file in `methods/weights/`: model, σ, recipe,
-training set, updates, this run's and the whole lineage's CPU wall time (a run may continue from
-another network, `init_from`), what it started from and its validation PSNR. The table in
+training set, updates, the machine, this run's and the whole lineage's wall time (a run may continue
+from another network, `init_from`), what it started from and its validation PSNR. The table in
 docs/convnets.md is this command's output, so its numbers come from the records, not by hand.
 """
 
@@ -36,11 +36,19 @@ def record_row(path: Path) -> dict:
         else str(record["steps_per_stage"]),
         "batch": f"{recipe['images_per_batch']}×{recipe['patches_per_image']} of {recipe['patch']}²",
         "lr": f"{recipe['lr']:g}",
+        "trained on": trained_on(record.get("machine", "")),
         "wall s": f"{record['wall_time_s']:.0f}",
         "lineage wall s": f"{lineage_wall_time_s(record):.0f}",
-        "started from": parent.get("file", "scratch"),
+        "started from": f"{parent['file']} ({parent['validation_psnr_db']:.2f} dB)" if parent else "scratch",
         "validation PSNR (dB)": f"{record['validation_psnr_db']:.2f}",
     }
+
+
+def trained_on(machine: str) -> str:
+    """The record's machine, short: the GPU's name, or the CPU threads (the CPU's name is long)."""
+    if "(CUDA)" in machine:
+        return machine.split(" (CUDA)")[0]
+    return "CPU, " + machine.rsplit(", ", 1)[-1] if ", " in machine else machine
 
 
 def weights_table(folder: Path = WEIGHTS_DIR) -> str:

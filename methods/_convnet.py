@@ -133,10 +133,11 @@ def pad_scaled(noisy: np.ndarray, margin: int) -> torch.Tensor:
 
 def denoise_with(net: DenoisingConvNet, noisy: np.ndarray) -> np.ndarray:
     """Run the network over a whole image; the output has the input's shape, on 0–255."""
-    x = pad_scaled(noisy, net.arch.margin).contiguous(memory_format=torch.channels_last)
+    device = net.first.weight.device  # a network being trained on a GPU is validated there
+    x = pad_scaled(noisy, net.arch.margin).to(device).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         y = net(x)
-    return y[0, 0].double().numpy() * 255.0
+    return y[0, 0].double().cpu().numpy() * 255.0
 
 
 def sha256_of(path: Path) -> str:
@@ -146,7 +147,7 @@ def sha256_of(path: Path) -> str:
 def save_weights(net: DenoisingConvNet, path: Path, record: dict) -> None:
     """Weights in `path` (.pt) and, beside it, `path.json`: architecture, provenance and checksum."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.detach().clone() for k, v in net.state_dict().items()}, path)
+    torch.save({k: v.detach().cpu().clone() for k, v in net.state_dict().items()}, path)
     record = {**record, "architecture": asdict(net.arch), "sha256": sha256_of(path)}
     path.with_suffix(".json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 

@@ -197,3 +197,20 @@ def test_retrained_parameters_are_not_mistaken_for_the_old_ones(tmp_path: Path) 
     retrained = run_job(job(method="versioned"), store)
     assert retrained[0]["config_hash"] != first[0]["config_hash"]
     assert retrained[0]["finished_at"] != first[0]["finished_at"]
+
+
+def test_each_job_stamps_its_rows_with_the_commit_of_its_own_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A launcher's worker runs many jobs; a commit between two of them must show in the rows."""
+    commits = iter(["aaa", "bbb"])
+
+    def fake_git(folder: Path, *args: str) -> str:  # a clean checkout whose HEAD moves on
+        if "--show-toplevel" in args:
+            return str(Path(bench.__file__).resolve().parent.parent)
+        return "" if "status" in args else next(commits)
+
+    monkeypatch.setattr("bench.provenance._git", fake_git)
+    first = run_job(job(), ResultStore(tmp_path / "a"))
+    second = run_job(job(), ResultStore(tmp_path / "b"))
+    assert {row["commit"] for row in first} == {"aaa"} and {row["commit"] for row in second} == {"bbb"}

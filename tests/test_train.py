@@ -141,7 +141,9 @@ def test_a_run_can_continue_from_trained_weights_and_records_its_parent(tmp_path
     assert record["lineage_wall_time_s"] >= parent_record["wall_time_s"] + record["wall_time_s"] - 0.2
     table = weights_table(tmp_path / "c" / "w").splitlines()
     assert len(table) == 3 and "| cn2_sigma100.pt | cn2 | 100 | modern |" in table[2]
-    assert f"| {parent_path.name} | {record['validation_psnr_db']:.2f} |" in table[2]
+    parent_cell = f"| {parent_path.name} ({parent_record['validation_psnr_db']:.2f} dB) |"
+    assert f"{parent_cell} {record['validation_psnr_db']:.2f} |" in table[2]
+    assert "| CPU, 1 threads |" in table[2]
 
 
 @needs_train400
@@ -154,3 +156,21 @@ def test_a_run_cannot_start_from_a_network_that_saw_images_outside_its_training_
         train(config(tmp_path / "d", "model=cnblind", "recipe.steps=1", f"init_from={cn1_path}"))
     with pytest.raises(BenchError, match="weight file missing"):
         train(config(tmp_path / "e", "model=cn1", "sigma=50", "recipe.steps=1", f"init_from={tmp_path}/nope.pt"))
+
+
+def test_an_unknown_or_absent_device_is_refused_by_name(tmp_path):
+    with pytest.raises(BenchError, match="unknown device 'tpu'"):
+        train(config(tmp_path, "model=cn1", "sigma=50", "device=tpu"))
+    if not torch.cuda.is_available():
+        with pytest.raises(BenchError, match="sees no CUDA GPU"):
+            train(config(tmp_path, "model=cn1", "sigma=50", "device=cuda"))
+
+
+@needs_train400
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+def test_a_gpu_run_exports_cpu_weights_that_match_its_validation(tmp_path):
+    path = train(config(tmp_path, "model=cn1", "sigma=50", "recipe.steps=3", "device=cuda"))
+    net, record = load_weights(path)  # loads on the CPU
+    assert "(CUDA)" in record["machine"]
+    assert next(net.parameters()).device.type == "cpu"
+    assert record["validation_psnr_db"] == pytest.approx(record["history"][-1]["val_psnr"], abs=1e-3)
