@@ -6,13 +6,13 @@
 # A GPU takes batches 16× larger than the CPU recipe's at about the same cost per update, so the
 # runs use 32 images × 4 patches of 64² per update. A short concurrent calibration run measures
 # the updates per second each job gets while sharing the GPU; each job's `recipe.steps` is then
-# chosen to fill TRAIN_S, so the cosine schedule ends on time (steps are recorded, and re-running
-# `python -m bench.train` with them reproduces the run).
+# chosen to fill 90 % of TRAIN_S, so the cosine schedule ends on time (the calibration includes
+# cuDNN's warm-up, so the runs tend to end early; steps are recorded in each weight record).
 # Jobs are model:sigma:init_from, like scripts/train_all.sh; JOBS="cn2:25:cn2_sigma25 …" picks some.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 train_s=${TRAIN_S:-420}
-lr=${LR:-1e-3}
+lr=${LR:-5e-4}  # the networks continue trained weights: a gentle warm restart
 calibration_steps=${CALIBRATION_STEPS:-150}
 weights=${WEIGHTS_DIR:-gpu_weights}
 device=${DEVICE:-cuda}
@@ -38,7 +38,7 @@ run_all() {  # run_all <phase> <steps of each job, in order> <extra args...>
 }
 
 updates_per_second() {  # the rate tqdm reports when a log's progress bar closes
-  grep -o '[0-9.]*it/s' "$1" | tail -1 | tr -d 'it/s'
+  { grep -o '[0-9.]*it/s' "$1" || true; } | tail -1 | tr -d 'it/s'
 }
 
 calibration=$(printf "$calibration_steps %.0s" "${jobs[@]}")
@@ -46,7 +46,9 @@ run_all calibration "$calibration" export=false
 budget=""
 for job in "${jobs[@]}"; do
   IFS=: read -r model sigma _ <<< "$job"
-  rate=$(updates_per_second "logs/gpu_calibration_${model}_${sigma}.log")
+  log="logs/gpu_calibration_${model}_${sigma}.log"
+  rate=$(updates_per_second "$log")
+  [ -n "$rate" ] || { echo "error: the calibration run of $model σ=$sigma failed or ran < 1 update/s; see $log" >&2; exit 1; }
   budget+="$(python -c "print(int(0.9 * $rate * $train_s))") "
 done
 echo "updates per job (calibrated on $calibration_steps updates each): $budget"
