@@ -2,9 +2,9 @@
 
 Noise is synthesised on the fly (bench.patches). The run checkpoints every `checkpoint_every_s`
 seconds and on interruption, and the same command resumes from the checkpoint; given a seed the
-run is deterministic (on a CPU; cuDNN's fastest GPU kernels are not bit-reproducible). `device=cuda`
-trains on a GPU with the same code. When it finishes it exports the weights, with a record of the command,
-recipe, training files and wall time, to `methods/weights/`.
+run is deterministic (on a CPU; cuDNN's fastest GPU kernels are not bit-reproducible).
+`device=cuda` trains on a GPU with the same code. When it finishes it exports the weights, with a
+record of the command, recipe, training files and wall time, to `methods/weights/`.
 """
 
 from __future__ import annotations
