@@ -14,16 +14,18 @@ recovers the paper's θ), but inputs of mean ½ make gradient descent ill-condit
 1998, "Efficient BackProp"): centred, the same network trains several times faster.
 
 The parameters are kept in their sparse form (24 × 8 filters per hidden layer) so the parameter
-count is the paper's; for speed the forward pass scatters them into a dense 24 × 24 filter bank and
-runs one channels-last convolution per layer — a dense convolution is faster on a CPU than a
-gathered grouped one even though it multiplies by the zeros of the absent connections. Filters
-and maps are kept channels-last (NHWC), the layout oneDNN's fast CPU convolutions use.
+count is the paper's. Training (autograd, CPU or GPU) scatters them into a dense 24 × 24 filter bank
+and runs one channels-last convolution per layer (NHWC, the layout oneDNN's fast CPU convolutions
+use): dense beats a gathered grouped convolution even though it multiplies by the zeros of the
+absent connections. Inference on a CPU (`denoise_with`) runs the compiled sparse kernel instead,
+which computes only the real connections (methods/_sparse_inference.py), about twice as fast.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -33,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.errors import BenchError
+from bench.methods import _sparse_inference as sparse_inference
 
 KERNEL = 5
 BORDER_VALUE = -1.0
@@ -105,6 +108,18 @@ class DenoisingConvNet(nn.Module):
         hidden = [(self.dense_hidden_weight(layer), bias) for layer, bias in enumerate(self.hidden_biases)]
         return [(self.first.weight, self.first.bias), *hidden, (self.output.weight, self.output.bias)]
 
+    def sparse_layers(self) -> list[sparse_inference.Layer]:
+        """(filters (out, fan, 5, 5), bias, input maps read (out, fan)) of every layer, for the
+        sparse kernel: the first layer reads the image (map 0), the output layer every hidden map."""
+        maps = self.arch.maps
+        first = (self.first.weight, self.first.bias, torch.zeros(maps, 1, dtype=torch.long))
+        hidden = list(zip(self.hidden_weights, self.hidden_biases, self.connections))
+        output = (self.output.weight, self.output.bias, torch.arange(maps)[None])
+        return [
+            (filters.detach().contiguous(), bias.detach().contiguous(), inputs.contiguous())
+            for filters, bias, inputs in [first, *hidden, output]
+        ]
+
     def thresholds(self) -> list[torch.Tensor]:
         """The paper's θ of every layer: f(Σ w ⊗ (I − ½) + b) = f(Σ w ⊗ I − θ) with θ = ½·Σw − b."""
         return [CENTRE * weight.sum(dim=(1, 2, 3)) - bias for weight, bias in self.layer_weights_and_biases()]
@@ -127,17 +142,29 @@ class DenoisingConvNet(nn.Module):
 
 def pad_scaled(noisy: np.ndarray, margin: int) -> torch.Tensor:
     """The network's input: the image scaled to [0, 1], padded with −1 by `margin` (1×1×H'×W')."""
-    scaled = torch.from_numpy(np.ascontiguousarray(noisy, dtype=np.float32) / 255.0)
-    return F.pad(scaled[None, None], (margin,) * 4, value=BORDER_VALUE)
+    # numpy, not torch: a parallel torch op would leave OpenMP threads spinning on the cores the
+    # sparse kernel's threads are about to use.
+    scaled = np.asarray(noisy, dtype=np.float32) / np.float32(255.0)
+    return torch.from_numpy(np.pad(scaled, margin, constant_values=BORDER_VALUE))[None, None]
 
 
 def denoise_with(net: DenoisingConvNet, noisy: np.ndarray) -> np.ndarray:
-    """Run the network over a whole image; the output has the input's shape, on 0–255."""
-    device = net.first.weight.device  # a network being trained on a GPU is validated there
-    x = pad_scaled(noisy, net.arch.margin).to(device).contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode():
-        y = net(x)
-    return y[0, 0].double().cpu().numpy() * 255.0
+    """Run the network over a whole image; the output has the input's shape, on 0–255.
+
+    On a CPU the sparse kernel runs it when it was built; otherwise (or for a network being
+    trained on a GPU, validated there) PyTorch's dense convolutions do.
+    """
+    x = pad_scaled(noisy, net.arch.margin)
+    device = net.first.weight.device
+    kernel_missing = sparse_inference.unavailable_reason()
+    if device.type == "cpu" and kernel_missing is None:
+        y = sparse_inference.sparse_forward(net.sparse_layers(), x[0, 0].numpy(), CENTRE)
+    else:
+        if device.type == "cpu":
+            warnings.warn(f"{kernel_missing}; the convnets run on PyTorch's dense convolutions, ~2× slower")
+        with torch.inference_mode():
+            y = net(x.to(device).contiguous(memory_format=torch.channels_last))[0, 0].cpu().numpy()
+    return y.astype(np.float64) * 255.0
 
 
 def sha256_of(path: Path) -> str:

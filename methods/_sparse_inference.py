@@ -1,0 +1,136 @@
+"""The convnets' inference on a CPU through the compiled sparse kernel (`_sparse_conv.c`).
+
+A dense 24 × 24 filter bank spends two thirds of its multiply-adds on the paper's absent
+connections; the kernel computes only the real ones, so a 512² image costs the network's 624
+convolutions and no more, and each layer's logistic is applied as its outputs leave the registers.
+Maps live in planar float32 numpy buffers with a common row stride and slack rows and columns, so
+the kernel runs whole blocks without edge cases; the slack only ever holds finite values, and what
+is computed from it never reaches the valid region.
+
+Nothing here runs a parallel torch op: torch's OpenMP threads keep spinning for a while after one,
+on the very cores the kernel's threads need (it cost ~10 % of a forward pass).
+
+The kernel is built at install time (`setup.py`). Where it could not be built (no C compiler) or is
+stale, `unavailable_reason()` says why and the networks run on PyTorch's dense convolutions, with
+the same results to float32 rounding.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+API_VERSION = 1  # must match API_VERSION in _sparse_conv.c
+
+try:
+    from bench.methods import _sparse_conv
+except ImportError as error:  # built without a C compiler
+    _sparse_conv, _import_error = None, str(error)
+else:
+    _import_error = ""
+
+Layer = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # filters (out, fan, 5, 5), bias (out,), inputs read (out, fan)
+
+_buffers_lock = threading.Lock()
+_kept_buffers: dict = {}
+
+
+def unavailable_reason() -> str | None:
+    """Why the kernel cannot run here, or None when it can."""
+    if _sparse_conv is None:
+        return f"the sparse kernel was not built ({_import_error}); reinstall with a C compiler"
+    if getattr(_sparse_conv, "API_VERSION", None) != API_VERSION:
+        return "the built sparse kernel is stale; rebuild it with `pip install -e .`"
+    return None
+
+
+@lru_cache(maxsize=4)
+def thread_pool(workers: int) -> ThreadPoolExecutor:
+    """One pool per thread count; the kernel releases the GIL, so its threads run in parallel."""
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sparse-conv")
+
+
+def ceil_div(value: int, divisor: int) -> int:
+    return -(-value // divisor)
+
+
+def logistic_layer(
+    source: np.ndarray, target: np.ndarray, layer: Layer, shift: float, shape: tuple[int, int]
+) -> tuple[int, int]:
+    """target[o] = f(bias[o] + Σ_j filters[o, j] ⊗ source[inputs[o, j]]) − shift over the valid
+    region, f the logistic and ⊗ a "valid" 5 × 5 convolution; `shape` is the source's valid region,
+    and the target's is returned. Jobs (output map, block of rows) are split evenly over threads."""
+    filters, bias, inputs = layer
+    out_maps, fan = inputs.shape
+    out_rows, out_cols = shape[0] - _sparse_conv.KERNEL + 1, shape[1] - _sparse_conv.KERNEL + 1
+    jobs = out_maps * ceil_div(out_rows, _sparse_conv.ROWS)
+    workers = max(1, min(torch.get_num_threads(), jobs))
+    bounds = [jobs * worker // workers for worker in range(workers + 1)]
+    addresses = (source.ctypes.data, target.ctypes.data, filters.data_ptr(), bias.data_ptr(), inputs.data_ptr())
+    map_stride, row_stride = source.strides[0] // 4, source.strides[1] // 4
+    geometry = (shift, fan, map_stride, target.strides[0] // 4, row_stride, out_rows, out_cols)
+    pending = [
+        thread_pool(workers).submit(_sparse_conv.logistic_layer, *addresses, *geometry, bounds[w], bounds[w + 1])
+        for w in range(workers)
+    ]
+    for job in pending:
+        job.result()
+    return out_rows, out_cols
+
+
+def aligned_zeros(shape: tuple[int, ...]) -> np.ndarray:
+    """float32 zeros starting on a cache line (numpy only promises 16 bytes): with the row stride
+    a multiple of 64 bytes, fewer of the kernel's vector loads straddle two lines (~25 % faster)."""
+    count = int(np.prod(shape))
+    raw = np.zeros(count + 16, np.float32)
+    start = (-raw.ctypes.data % 64) // 4
+    return raw[start : start + count].reshape(shape)
+
+
+@contextmanager
+def map_buffers(maps: int, shape: tuple[int, int]) -> Iterator[list[np.ndarray]]:
+    """Two (maps, *shape) float32 buffers, kept from one call to the next of the same shape.
+
+    Fresh buffers of this size cost ~10 ms of page faults per 512² image, a tenth of the forward
+    pass. A call made while another thread holds the kept buffers gets fresh ones.
+    """
+    if not _buffers_lock.acquire(blocking=False):
+        yield [aligned_zeros((maps, *shape)) for _ in range(2)]
+        return
+    try:
+        if _kept_buffers.get("key") != (maps, shape):
+            buffers = [aligned_zeros((maps, *shape)) for _ in range(2)]
+            _kept_buffers.update(key=(maps, shape), buffers=buffers)
+        yield _kept_buffers["buffers"]
+    finally:
+        _buffers_lock.release()
+
+
+def sparse_forward(layers: list[Layer], padded: np.ndarray, centre: float) -> np.ndarray:
+    """A network of logistic layers on one padded image (H × W float32): its valid output.
+
+    Every layer reads its input minus `centre` and the output layer's result is not shifted, as in
+    DenoisingConvNet.forward; `layers` come from DenoisingConvNet.sparse_layers. The layers write
+    the two buffers in turn; the image starts in the one the first layer does not write.
+    """
+    if (reason := unavailable_reason()) is not None:
+        raise RuntimeError(reason)
+    rows, cols = padded.shape
+    kernel, block_rows, lanes = _sparse_conv.KERNEL, _sparse_conv.ROWS, _sparse_conv.LANES
+    # Slack: the last block of rows may pass the valid ones by block_rows − 1 and reads kernel − 1
+    # rows below its own; the last vectors may pass the valid columns by 7 and read 4 beyond.
+    shape = (ceil_div(rows, block_rows) * block_rows + kernel, ceil_div(cols, lanes) * lanes + lanes)
+    with map_buffers(layers[0][0].shape[0], shape) as buffers:
+        source = buffers[1]
+        source[0, :rows, :cols] = padded - np.float32(centre)
+        for index, layer in enumerate(layers):
+            shift = centre if index < len(layers) - 1 else 0.0
+            rows, cols = logistic_layer(source, buffers[index % 2], layer, shift, (rows, cols))
+            source = buffers[index % 2]
+        return source[0, :rows, :cols].copy()
