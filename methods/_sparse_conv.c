@@ -135,7 +135,7 @@ static void convolve_jobs(
     }
 }
 
-static PyObject *logistic_layer(PyObject *self, PyObject *args)
+static PyObject *logistic_layer(PyObject *Py_UNUSED(self), PyObject *args)
 {
     Py_ssize_t in, out, weights, bias, connections;
     float shift;
@@ -161,7 +161,8 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_sparse_conv", NULL, -1, methods};
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, .m_name = "_sparse_conv", .m_size = -1, .m_methods = methods};
 
 PyMODINIT_FUNC PyInit__sparse_conv(void)
 {
