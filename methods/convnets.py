@@ -6,6 +6,7 @@ each with a JSON record of its architecture, training command, data, wall time a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,7 @@ class ConvNetMethod:
         sigma_policy: str = "exact",
         randomize_last_layer: bool = False,
         randomization_seed: int = 0,
+        self_ensemble: bool = False,
         weights_dir: str | None = None,
     ) -> None:
         if sigma_policy not in ("exact", "nearest"):
@@ -63,6 +65,7 @@ class ConvNetMethod:
         self.sigma_policy = sigma_policy
         self.randomize_last_layer = randomize_last_layer
         self.randomization_seed = randomization_seed
+        self.self_ensemble = self_ensemble
         self.weights_dir = Path(weights_dir) if weights_dir else WEIGHTS_DIR
         self._networks: dict[float | None, DenoisingConvNet] = {}
 
@@ -97,7 +100,23 @@ class ConvNetMethod:
     def denoise(self, noisy: np.ndarray, sigma: float | None) -> np.ndarray:
         noisy = validate_image(noisy, "noisy image")
         validate_sigma(sigma, self.blind, self.model)
-        return denoise_with(self.network(sigma), noisy)
+        net = self.network(sigma)
+        if self.self_ensemble:
+            return dihedral_average(lambda image: denoise_with(net, image), noisy)
+        return denoise_with(net, noisy)
+
+
+def dihedral_average(denoise: Callable[[np.ndarray], np.ndarray], noisy: np.ndarray) -> np.ndarray:
+    """Test-time self-ensemble: the mean of `denoise` over the 8 rotations and flips of the image,
+    each mapped back. The learned filters are not symmetric, so their errors partly cancel (+0.10 dB
+    for CN2 at σ = 25 on 12 BSD68 images), at 8× the time."""
+    total = np.zeros(noisy.shape)
+    for flip in (False, True):
+        image = noisy[:, ::-1] if flip else noisy
+        for turns in range(4):
+            estimate = np.rot90(denoise(np.ascontiguousarray(np.rot90(image, turns))), -turns)
+            total += estimate[:, ::-1] if flip else estimate
+    return total / 8
 
 
 @register_method("cn1")
