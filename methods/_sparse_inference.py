@@ -17,6 +17,7 @@ the same results to float32 rounding.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +36,8 @@ except ImportError as error:  # built without a C compiler
 else:
     _import_error = ""
 
-Layer = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # filters (out, fan, 5, 5), bias (out,), inputs read (out, fan)
+# filters (out, fan, 5, 5), bias (out,), indices of the input maps each output reads (out, fan)
+Layer = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 _buffers_lock = threading.Lock()
 _kept_buffers: dict = {}
@@ -51,9 +53,38 @@ def unavailable_reason() -> str | None:
 
 
 @lru_cache(maxsize=4)
-def thread_pool(workers: int) -> ThreadPoolExecutor:
-    """One pool per thread count; the kernel releases the GIL, so its threads run in parallel."""
+def thread_pool(process: int, workers: int) -> ThreadPoolExecutor:
+    """One pool per process and thread count; the kernel releases the GIL, so its threads run in
+    parallel. Keyed by process id because a forked child inherits the pool but not its threads."""
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sparse-conv")
+
+
+def check_layer(source: np.ndarray, target: np.ndarray, layer: Layer, out_shape: tuple[int, int]) -> None:
+    """What the kernel takes on trust — types, layouts, map indices inside the source, slack for
+    whole blocks — checked here, so a malformed call is a Python error, not a read outside memory."""
+    filters, bias, inputs = layer
+    out_maps, fan = inputs.shape
+    kernel = _sparse_conv.KERNEL
+    rows_read = ceil_div(out_shape[0], _sparse_conv.ROWS) * _sparse_conv.ROWS + kernel - 1
+    cols_read = ceil_div(out_shape[1], 8) * 8 + kernel - 1
+    problems = [
+        (filters.dtype != torch.float32 or filters.shape != (out_maps, fan, kernel, kernel)
+         or not filters.is_contiguous(),
+         f"filters must be contiguous float32 ({out_maps}, {fan}, {kernel}, {kernel})"),
+        (bias.dtype != torch.float32 or bias.shape != (out_maps,) or not bias.is_contiguous(),
+         f"bias must be contiguous float32 ({out_maps},)"),
+        (inputs.dtype != torch.int64 or not inputs.is_contiguous(), "input indices must be contiguous int64"),
+        (fan > 0 and (int(inputs.min()) < 0 or int(inputs.max()) >= source.shape[0]),
+         f"input indices must lie in [0, {source.shape[0]})"),
+        (target.shape[0] < out_maps or source.shape[1:] != target.shape[1:], "buffers of different shapes"),
+        (any(a.dtype != np.float32 or not a.flags.c_contiguous for a in (source, target)),
+         "buffers must be C-contiguous float32"),
+        (source.shape[1] < rows_read or source.shape[2] < cols_read,
+         f"buffers of {source.shape[1:]} leave no slack for a {out_shape} output"),
+    ]
+    for failed, message in problems:
+        if failed:
+            raise ValueError(f"sparse kernel: {message}")
 
 
 def ceil_div(value: int, divisor: int) -> int:
@@ -69,14 +100,17 @@ def logistic_layer(
     filters, bias, inputs = layer
     out_maps, fan = inputs.shape
     out_rows, out_cols = shape[0] - _sparse_conv.KERNEL + 1, shape[1] - _sparse_conv.KERNEL + 1
+    check_layer(source, target, layer, (out_rows, out_cols))
     jobs = out_maps * ceil_div(out_rows, _sparse_conv.ROWS)
     workers = max(1, min(torch.get_num_threads(), jobs))
     bounds = [jobs * worker // workers for worker in range(workers + 1)]
-    addresses = (source.ctypes.data, target.ctypes.data, filters.data_ptr(), bias.data_ptr(), inputs.data_ptr())
+    addresses = (source.ctypes.data, target.ctypes.data, filters.data_ptr(), bias.data_ptr(),
+                 inputs.data_ptr())
     map_stride, row_stride = source.strides[0] // 4, source.strides[1] // 4
     geometry = (shift, fan, map_stride, target.strides[0] // 4, row_stride, out_rows, out_cols)
+    pool = thread_pool(os.getpid(), workers)
     pending = [
-        thread_pool(workers).submit(_sparse_conv.logistic_layer, *addresses, *geometry, bounds[w], bounds[w + 1])
+        pool.submit(_sparse_conv.logistic_layer, *addresses, *geometry, bounds[w], bounds[w + 1])
         for w in range(workers)
     ]
     for job in pending:

@@ -67,7 +67,7 @@ def test_kernel_logistic_is_accurate_to_float32_over_the_whole_range():
 def test_kept_buffers_carry_nothing_from_one_image_to_the_next():
     net = random_network(Architecture())
     rng = np.random.default_rng(2)
-    first, second, other_size = rng.uniform(0, 255, (40, 50)), rng.uniform(0, 255, (40, 50)), rng.uniform(0, 255, (9, 70))
+    first, second, other_size = (rng.uniform(0, 255, shape) for shape in ((40, 50), (40, 50), (9, 70)))
     reference = denoise_with(net, first)
     denoise_with(net, second)
     denoise_with(net, other_size)
@@ -83,9 +83,10 @@ def test_concurrent_calls_give_the_serial_results():
     images = [np.random.default_rng(seed).uniform(0, 255, (48, 48)) for seed in range(4)]
     serial = [denoise_with(net, image) for image in images]
     results: dict[int, np.ndarray] = {}
-    threads = [
-        threading.Thread(target=lambda i=i: results.__setitem__(i, denoise_with(net, images[i]))) for i in range(4)
-    ]
+    def denoise_into_results(i: int) -> None:
+        results[i] = denoise_with(net, images[i])
+
+    threads = [threading.Thread(target=denoise_into_results, args=(i,)) for i in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -110,7 +111,8 @@ def test_a_stale_build_is_named(monkeypatch):
         monkeypatch.setattr(_sparse_inference._sparse_conv, "API_VERSION", -1)
         assert "stale" in unavailable_reason()
         with pytest.raises(RuntimeError, match="stale"):
-            sparse_forward(random_network(Architecture()).sparse_layers(), np.zeros((21, 21), np.float32), CENTRE)
+            layers = random_network(Architecture()).sparse_layers()
+            sparse_forward(layers, np.zeros((21, 21), np.float32), CENTRE)
 
 
 @needs_kernel
@@ -121,3 +123,32 @@ def test_cpu_inference_goes_through_the_kernel(monkeypatch):
     denoise_with(random_network(Architecture()), np.zeros((8, 8)))
     assert calls == [1]
     assert _convnet.sparse_inference is _sparse_inference
+
+
+@needs_kernel
+def test_malformed_layers_are_refused_before_the_kernel_reads_memory():
+    net = random_network(Architecture())
+    padded = np.zeros((30, 30), np.float32)
+    layers = net.sparse_layers()
+    out_of_range = [*layers[:1], (layers[1][0], layers[1][1], layers[1][2] + 24), *layers[2:]]
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, 24\)"):
+        sparse_forward(out_of_range, padded, CENTRE)
+    wrong_type = [(layers[0][0].double(), *layers[0][1:]), *layers[1:]]
+    with pytest.raises(ValueError, match="filters must be contiguous float32"):
+        sparse_forward(wrong_type, padded, CENTRE)
+    buffer = np.zeros((24, 12, 12), np.float32)
+    with pytest.raises(ValueError, match="no slack"):
+        _sparse_inference.logistic_layer(buffer, buffer.copy(), layers[1], 0.5, (12, 12))
+
+
+@needs_kernel
+def test_a_forked_child_runs_the_kernel_after_its_parent_did():
+    """The child inherits the parent's thread pool object but not its threads."""
+    import multiprocessing
+
+    net = random_network(Architecture())
+    image = np.random.default_rng(4).uniform(0, 255, (30, 30))
+    expected = denoise_with(net, image)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        result = pool.apply_async(denoise_with, (net, image)).get(timeout=30)
+    np.testing.assert_array_equal(result, expected)
