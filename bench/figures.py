@@ -23,32 +23,44 @@ import pandas as pd  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 from bench.errors import BenchError  # noqa: E402
-from bench.protocol import noisy_version, psnr  # noqa: E402
-from bench.registry import get_dataset, get_method  # noqa: E402
+from bench.protocol import DEFAULT_NOISE, NOISE_MODELS, noisy_version, psnr  # noqa: E402
+from bench.registry import get_dataset  # noqa: E402
+from bench.runner import make_method  # noqa: E402
 
 COMPARED = ("cn2", "bls_gsm", "foe")
 
 
-def plot_psnr_vs_sigma(leaderboard_csv: Path, out: Path, dataset: str | None = None) -> Path:
-    """One line per method: mean PSNR ± standard error at each σ (the paper's Figure 2)."""
+def plot_psnr_vs_sigma(
+    leaderboard_csv: Path, out: Path, dataset: str | None = None, noise: str | None = None
+) -> Path:
+    """One line per method: mean PSNR ± standard error at each σ (the paper's Figure 2), one panel
+    per noise model (results under different noise models are not comparable)."""
     if not leaderboard_csv.is_file():
         raise BenchError(f"leaderboard not found: {leaderboard_csv}")
     board = pd.read_csv(leaderboard_csv)
+    if "noise" not in board:
+        board["noise"] = DEFAULT_NOISE  # a leaderboard from before noise models existed
     if dataset is not None:
         board = board[board["dataset"] == dataset]
+    if noise is not None:
+        board = board[board["noise"] == noise]
     if board.empty:
-        raise BenchError(f"no leaderboard rows for dataset {dataset!r} in {leaderboard_csv}")
-    figure, axis = plt.subplots(figsize=(6.5, 4.5))
-    for method, rows in board.sort_values("sigma").groupby("method", sort=False):
-        axis.errorbar(rows["sigma"], rows["psnr_mean"], yerr=rows["psnr_se"], marker="o", capsize=3, label=method)
-    sigmas = sorted(board["sigma"].unique())
-    axis.set_xticks(sigmas, [f"{s:g}" for s in sigmas])
-    axis.set_xlabel("noise σ")
-    axis.set_ylabel("mean PSNR of denoised images (dB)")
+        raise BenchError(f"no leaderboard rows for dataset {dataset!r}, noise {noise!r} in {leaderboard_csv}")
+    panels = sorted(board["noise"].unique(), key=lambda name: list(NOISE_MODELS).index(name))
+    figure, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.5), squeeze=False)
     names = ", ".join(sorted(board["dataset"].unique()))
-    axis.set_title(f"Denoising performance ({names}; bars: ±1 standard error)")
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=8, ncol=2)
+    for axis, panel in zip(axes[0], panels):
+        shown = board[board["noise"] == panel]
+        for method, rows in shown.sort_values("sigma").groupby("method", sort=False):
+            axis.errorbar(rows["sigma"], rows["psnr_mean"], yerr=rows["psnr_se"], marker="o", capsize=3,
+                          label=method)
+        sigmas = sorted(shown["sigma"].unique())
+        axis.set_xticks(sigmas, [f"{s:g}" for s in sigmas])
+        axis.set_xlabel("noise σ")
+        axis.set_ylabel("mean PSNR of denoised images (dB)")
+        axis.set_title(f"{names}, {panel} noise (bars: ±1 standard error)")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8, ncol=2)
     return save(figure, out)
 
 
@@ -60,14 +72,15 @@ def plot_comparison(
     out: Path,
     zoom: tuple[int, int, int] | None = None,
     seed: int = 0,
+    noise: str = DEFAULT_NOISE,
 ) -> Path:
     """Clean, noisy and each method's output (PSNR in the title), each with a zoomed inset row."""
     dataset = get_dataset(dataset_name)
     clean = dataset.load(image_id)
-    noisy = noisy_version(clean, dataset.name, image_id, sigma, seed)
+    noisy = noisy_version(clean, dataset.name, image_id, sigma, seed, noise)
     panels = [("clean", clean), (f"noisy {psnr(clean, noisy):.2f} dB", noisy)]
     for name in methods:
-        method = get_method(name)
+        method = make_method(name, {}, noise)
         output = method.denoise(noisy, None if method.blind else sigma)
         panels.append((f"{name} {psnr(clean, output):.2f} dB", output))
     top, left, size = zoom or (clean.shape[0] // 3, clean.shape[1] // 3, min(clean.shape) // 4)
@@ -80,7 +93,7 @@ def plot_comparison(
         axes[1, column].imshow(shown[top : top + size, left : left + size], cmap="gray", vmin=0, vmax=255)
         for axis in axes[:, column]:
             axis.set_axis_off()
-    figure.suptitle(f"{dataset.name} {image_id}, σ = {sigma:g} (seed {seed})", fontsize=9)
+    figure.suptitle(f"{dataset.name} {image_id}, σ = {sigma:g}, {noise} noise (seed {seed})", fontsize=9)
     return save(figure, out)
 
 
@@ -98,20 +111,23 @@ def main(argv: list[str] | None = None) -> int:
     curve = commands.add_parser("psnr-vs-sigma", help="Figure 2 from a leaderboard.csv")
     curve.add_argument("leaderboard", type=Path)
     curve.add_argument("--dataset", default=None)
+    curve.add_argument("--noise", choices=list(NOISE_MODELS), default=None, help="default: a panel for each")
     curve.add_argument("--out", type=Path, default=Path("results/figures/psnr_vs_sigma.png"))
     compare = commands.add_parser("compare", help="Figure 3: outputs side by side with a zoom")
     compare.add_argument("--dataset", default="bsd68")
     compare.add_argument("--image", required=True)
     compare.add_argument("--sigma", type=float, default=50.0)
+    compare.add_argument("--noise", choices=list(NOISE_MODELS), default=DEFAULT_NOISE)
     compare.add_argument("--methods", nargs="+", default=list(COMPARED))
     compare.add_argument("--zoom", type=int, nargs=3, metavar=("TOP", "LEFT", "SIZE"), default=None)
     compare.add_argument("--out", type=Path, default=Path("results/figures/comparison.png"))
     args = parser.parse_args(argv)
     try:
         if args.command == "psnr-vs-sigma":
-            out = plot_psnr_vs_sigma(args.leaderboard, args.out, args.dataset)
+            out = plot_psnr_vs_sigma(args.leaderboard, args.out, args.dataset, args.noise)
         else:
-            out = plot_comparison(args.dataset, args.image, args.sigma, tuple(args.methods), args.out, args.zoom)
+            out = plot_comparison(args.dataset, args.image, args.sigma, tuple(args.methods), args.out, args.zoom,
+                                  noise=args.noise)
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

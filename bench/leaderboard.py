@@ -6,9 +6,13 @@ reads every result row under the given folders (run or sweep folders: `job_rows.
 `rows.csv`; results stores: `rows-*.jsonl`), keeps one row per key (see `bench.store`), and writes
 `rows.csv`, `leaderboard.csv`, `paired.csv` and `leaderboard.md` into --out.
 
+Rows are grouped by dataset, noise model and σ: results under different noise models are never
+averaged together, and every table names the noise model its numbers used (rows from before noise
+models existed are `gaussian`).
+
 Statistics. Each image's value is averaged over seeds first, so n counts images, the independent
 samples. psnr_se = std(ddof=1)/√n over images. The paired table compares every two methods on the
-same dataset and σ over the images both finished: mean and standard error of the per-image
+same dataset, noise model and σ over the images both finished: mean and standard error of the per-image
 difference A − B and the paired t-test p-value (scipy.stats.ttest_rel); A is the one with the
 higher mean PSNR, so differences are positive when the ranking holds.
 """
@@ -30,24 +34,25 @@ from scipy import stats
 
 from bench.errors import BenchError
 from bench.provenance import command_line, git_commit, package_version
-from bench.store import FAILED, OK, ResultStore, Row, latest_rows
+from bench.store import FAILED, OK, ResultStore, Row, latest_rows, row_noise
 
 ROW_COLUMNS = [
     "method", "config_name", "method_options", "config_hash", "dataset", "dataset_options", "crop",
-    "dataset_hash", "image_id", "height", "width", "sigma", "seed", "status", "error",
+    "dataset_hash", "image_id", "height", "width", "noise", "sigma", "seed", "weights", "status", "error",
     "psnr", "ssim", "seconds", "version", "commit", "host", "finished_at",
 ]
 TEXT_COLUMNS = [
     "method", "config_name", "method_options", "config_hash", "dataset", "dataset_options",
-    "dataset_hash", "image_id", "status", "error", "version", "commit", "host", "finished_at",
+    "dataset_hash", "image_id", "noise", "weights", "status", "error", "version", "commit", "host",
+    "finished_at",
 ]
 JOB_ROWS = "job_rows.csv"
 ROW_FILES = (JOB_ROWS, "rows.csv")
-GROUP = ["dataset", "sigma"]
+GROUP = ["dataset", "noise", "sigma"]
 
 
 def write_rows_csv(rows: Iterable[Row], path: Path) -> None:
-    frame = pd.DataFrame(list(rows), columns=ROW_COLUMNS)
+    frame = pd.DataFrame([row | {"noise": row_noise(row)} for row in rows], columns=ROW_COLUMNS)
     frame.to_csv(path, index=False)
 
 
@@ -79,7 +84,8 @@ def labelled(rows: Iterable[Row]) -> pd.DataFrame:
     A method is named by its config file (`bls_gsm2`), a dataset by its name; a name run with
     several configurations gets the options that tell them apart, e.g. `cn2(recipe=paper)`,
     `skimage(crop=32)`."""
-    frame = pd.DataFrame(list(rows), columns=ROW_COLUMNS)
+    frame = pd.DataFrame([row | {"noise": row_noise(row)} for row in rows], columns=ROW_COLUMNS)
+    frame["weights"] = frame["weights"].astype(object).where(frame["weights"].notna(), "")
     frame["method_config"] = [json.loads(text or "{}") for text in frame["method_options"]]
     frame["dataset_config"] = [
         json.loads(text or "{}") | ({} if _missing(crop) else {"crop": int(crop)})
@@ -95,47 +101,65 @@ def labelled(rows: Iterable[Row]) -> pd.DataFrame:
 
 
 def leaderboard(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per dataset, σ and method: mean ± standard error over images, best PSNR first."""
+    """Per dataset, noise model, σ and method: mean ± standard error over images, best PSNR first;
+    `weights` names the trained parameters the method used there (e.g. the convnet's file)."""
     keys = [*GROUP, "method"]
     scores = _per_image(frame).groupby(keys).agg(
         n_images=("psnr", "size"), psnr_mean=("psnr", "mean"), psnr_se=("psnr", _standard_error),
         ssim_mean=("ssim", "mean"), ssim_se=("ssim", _standard_error),
         seconds_mean=("seconds", "mean"))
     failed = (frame.status == FAILED).groupby([frame[key] for key in keys]).sum().rename("n_failed")
-    table = frame[keys].drop_duplicates().join(scores, on=keys).join(failed, on=keys)
+    weights = frame.groupby(keys)["weights"].agg(lambda names: ", ".join(sorted(set(names) - {""})))
+    table = frame[keys].drop_duplicates().join(scores, on=keys).join(failed, on=keys).join(weights, on=keys)
     table["n_images"] = table["n_images"].fillna(0).astype(int)
     table["n_failed"] = table["n_failed"].astype(int)
-    columns = ["method", "dataset", "sigma", "n_images", "n_failed", "psnr_mean", "psnr_se",
-               "ssim_mean", "ssim_se", "seconds_mean"]
-    return table[columns].sort_values(["dataset", "sigma", "psnr_mean"], ascending=[True, True, False],
+    columns = ["method", "dataset", "noise", "sigma", "n_images", "n_failed", "psnr_mean", "psnr_se",
+               "ssim_mean", "ssim_se", "seconds_mean", "weights"]
+    return table[columns].sort_values([*GROUP, "psnr_mean"], ascending=[True, True, True, False],
                                       na_position="last", ignore_index=True)
 
 
 def paired_differences(frame: pd.DataFrame, board: pd.DataFrame) -> pd.DataFrame:
-    """Every pair of methods per dataset and σ, over the images both finished (see module doc)."""
+    """Every pair of methods per dataset, noise model and σ, over the images both finished (see
+    module doc)."""
     per_image = _per_image(frame)
     records = []
-    for (dataset, sigma), ranked in board.groupby(GROUP, sort=False):
-        scores = per_image[(per_image.dataset == dataset) & (per_image.sigma == sigma)]
+    for (dataset, noise, sigma), ranked in board.groupby(GROUP, sort=False):
+        scores = per_image[(per_image.dataset == dataset) & (per_image.noise == noise) & (per_image.sigma == sigma)]
         by_method = dict(tuple(scores.groupby("method")))
         methods = [name for name in ranked.method if name in by_method]
         for better, worse in combinations(methods, 2):
             both = by_method[better].merge(by_method[worse], on="image_id", suffixes=("_a", "_b"))
             difference = both.psnr_a - both.psnr_b
             records.append({
-                "dataset": dataset, "sigma": sigma, "method_a": better, "method_b": worse,
+                "dataset": dataset, "noise": noise, "sigma": sigma, "method_a": better, "method_b": worse,
                 "n_images": len(both), "psnr_diff_mean": _mean(difference),
                 "psnr_diff_se": _standard_error(difference),
                 "p_value": _paired_p_value(both.psnr_a, both.psnr_b),
                 "ssim_diff_mean": _mean(both.ssim_a - both.ssim_b),
             })
     return pd.DataFrame(records, columns=[
-        "dataset", "sigma", "method_a", "method_b", "n_images", "psnr_diff_mean", "psnr_diff_se",
+        "dataset", "noise", "sigma", "method_a", "method_b", "n_images", "psnr_diff_mean", "psnr_diff_se",
         "p_value", "ssim_diff_mean"])
 
 
-def write_report(rows: Sequence[Row], out: Path, info: Mapping[str, Any]) -> pd.DataFrame:
-    """rows.csv, leaderboard.csv, paired.csv, leaderboard.md in `out`; returns the leaderboard."""
+def selected_pairs(paired: pd.DataFrame, pairs: Sequence[tuple[str, str]]) -> pd.DataFrame:
+    """The paired differences A − B for the asked pairs, signed as asked (paired.csv orders each
+    pair by rank instead), e.g. the paper's claims CN2 − BLS-GSM and CNBlind − CN2 per σ."""
+    records = []
+    for a, b in pairs:
+        for _, row in paired[paired.method_a.isin([a, b]) & paired.method_b.isin([a, b])].iterrows():
+            sign = 1.0 if row.method_a == a else -1.0
+            records.append(row.to_dict() | {"method_a": a, "method_b": b,
+                                            "psnr_diff_mean": sign * row.psnr_diff_mean,
+                                            "ssim_diff_mean": sign * row.ssim_diff_mean})
+    return pd.DataFrame(records, columns=paired.columns)
+
+
+def write_report(rows: Sequence[Row], out: Path, info: Mapping[str, Any],
+                 pairs: Sequence[tuple[str, str]] = ()) -> pd.DataFrame:
+    """rows.csv, leaderboard.csv, paired.csv, leaderboard.md in `out` (and pairs.csv for the
+    asked `pairs`); returns the leaderboard."""
     out.mkdir(parents=True, exist_ok=True)
     write_rows_csv(rows, out / "rows.csv")
     frame = labelled(rows)
@@ -143,15 +167,21 @@ def write_report(rows: Sequence[Row], out: Path, info: Mapping[str, Any]) -> pd.
     paired = paired_differences(frame, board)
     board.to_csv(out / "leaderboard.csv", index=False)
     paired.to_csv(out / "paired.csv", index=False)
-    (out / "leaderboard.md").write_text(markdown_report(frame, board, paired, info), encoding="utf-8")
+    chosen = selected_pairs(paired, pairs) if pairs else None
+    if chosen is not None:
+        chosen.to_csv(out / "pairs.csv", index=False)
+    (out / "leaderboard.md").write_text(markdown_report(frame, board, paired, info, chosen), encoding="utf-8")
     return board
 
 
 def markdown_report(frame: pd.DataFrame, board: pd.DataFrame, paired: pd.DataFrame,
-                    info: Mapping[str, Any]) -> str:
+                    info: Mapping[str, Any], chosen: pd.DataFrame | None = None) -> str:
     lines = ["# Leaderboard", ""]
     lines += [f"- {key}: `{value}`" for key, value in info.items()]
     lines += ["", "## Mean PSNR (dB) ± standard error, by σ", "", markdown_table(psnr_by_sigma(board))]
+    if chosen is not None:
+        lines += ["", "## Selected paired differences (A − B, signed as asked; paired t-test)", "",
+                  markdown_table(_formatted(chosen)) if len(chosen) else "(none of the pairs has results)"]
     lines += ["", "## Mean over images (± standard error)", "", markdown_table(_formatted(board))]
     lines += ["", "## Paired differences (A − B over the images both finished; paired t-test)", "",
               markdown_table(_formatted(paired)) if len(paired) else "(fewer than two methods)"]
@@ -159,18 +189,18 @@ def markdown_report(frame: pd.DataFrame, board: pd.DataFrame, paired: pd.DataFra
     failures = frame[frame.status == FAILED]
     if len(failures):
         lines += ["", "## Failures", "", markdown_table(
-            failures[["method", "dataset", "sigma", "seed", "image_id", "error"]].astype(str))]
+            failures[["method", "dataset", "noise", "sigma", "seed", "image_id", "error"]].astype(str))]
     return "\n".join(lines) + "\n"
 
 
 def psnr_by_sigma(board: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, method), one column per σ: the paper's Figure 2 as a table.
+    """One row per (dataset, noise model, method), one column per σ: the paper's Figure 2 as a table.
 
     Rows follow the ranking at the lowest σ; a cell is blank where the method has no result."""
     cells = board.assign(
         cell=[f"{m:.2f} ± {se:.2f}" if pd.notna(m) else "" for m, se in zip(board.psnr_mean, board.psnr_se)]
     )
-    table = cells.pivot_table(index=["dataset", "method"], columns="sigma", values="cell", aggfunc="first",
+    table = cells.pivot_table(index=["dataset", "noise", "method"], columns="sigma", values="cell", aggfunc="first",
                               sort=False).fillna("")
     table.columns = [f"σ={sigma:g}" for sigma in table.columns]
     return table.reset_index()
@@ -278,18 +308,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "(run or sweep folders, results stores).")
     parser.add_argument("folders", nargs="+", help="folders to read rows from (searched recursively)")
     parser.add_argument("--out", required=True, type=Path, help="folder to write the report into")
+    parser.add_argument("--pairs", nargs="+", default=[], metavar="A:B",
+                        help="method pairs whose paired difference A − B gets its own table (pairs.csv)")
     args = parser.parse_args(argv)
     try:
         rows = collect_rows(args.folders)
         if not rows:
             raise BenchError(f"no result rows found under {', '.join(args.folders)}")
         info = {"command": command_line(), "version": package_version(), "commit": git_commit()}
-        board = write_report(rows, args.out, info)
+        board = write_report(rows, args.out, info, [_pair(text) for text in args.pairs])
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print_summary(board, args.out)
     return 0
+
+
+def _pair(text: str) -> tuple[str, str]:
+    a, colon, b = text.partition(":")
+    if not (colon and a and b):
+        raise BenchError(f"a pair is written A:B (e.g. cn2:bls_gsm), got {text!r}")
+    return a, b
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""One benchmark job: one method (with options) × one dataset × one σ × one seed, image by image.
+"""One benchmark job: one method (with options) × one dataset × one noise model × one σ × one seed,
+image by image.
 
 Every image's result goes to the results store the moment it is known, so a job killed mid-way
 loses only the image it was working on; a re-run skips images the store already has (successful
@@ -26,7 +27,15 @@ from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryV
 from tqdm import tqdm
 
 from bench.errors import BenchError
-from bench.protocol import noisy_version, psnr, ssim, validate_image, validate_sigma
+from bench.protocol import (
+    DEFAULT_NOISE,
+    noisy_version,
+    psnr,
+    ssim,
+    validate_image,
+    validate_noise_model,
+    validate_sigma,
+)
 from bench.provenance import git_commit, package_version
 from bench.registry import Dataset, Denoiser, get_dataset, get_method
 from bench.store import FAILED, OK, ResultStore, Row, latest_rows, row_key
@@ -45,7 +54,9 @@ class JobSpec:
     """What one job evaluates. `crop` (a centre crop to crop × crop pixels) changes the images, so
     it is part of the dataset's identity; `limit` (the first N images) only selects among them.
     `config_name` is the method's config file (`bls_gsm2` for `name: bls_gsm` with other
-    options): the leaderboard's label, not part of any hash."""
+    options): the leaderboard's label, not part of any hash. `noise` is the noise model
+    (bench.protocol.NOISE_MODELS). Options set to null mean the method's default: they are left
+    out, so adding an option with a null default keeps the hashes of earlier rows."""
 
     method: str
     dataset: str
@@ -56,6 +67,7 @@ class JobSpec:
     limit: int | None = None
     crop: int | None = None
     config_name: str | None = None
+    noise: str = DEFAULT_NOISE
 
     @classmethod
     def from_config(cls, cfg: DictConfig, config_name: str | None = None) -> JobSpec:
@@ -63,13 +75,14 @@ class JobSpec:
         return cls(
             config_name=config_name,
             method=str(cfg.method.name),
-            method_options=_plain_dict(cfg.method.get("options"), "method.options"),
+            method_options=_without_nulls(_plain_dict(cfg.method.get("options"), "method.options")),
             dataset=str(cfg.dataset.name),
             dataset_options=_plain_dict(cfg.dataset.get("options"), "dataset.options"),
             sigma=_optional_number(cfg.sigma, "sigma"),
             seed=_whole_number(cfg.seed, "seed"),
             limit=_optional_positive(cfg.get("limit"), "limit"),
             crop=_optional_positive(cfg.get("crop"), "crop"),
+            noise=validate_noise_model(str(cfg.noise.name) if "noise" in cfg else DEFAULT_NOISE),
         )
 
     @property
@@ -83,7 +96,7 @@ class JobSpec:
 
 def run_job(spec: JobSpec, store: ResultStore, job_label: str = "") -> list[Row]:
     """Evaluate every image of the job; the rows (new or found in the store), in image order."""
-    method = get_method(spec.method, **spec.method_options)
+    method = make_method(spec.method, spec.method_options, spec.noise)
     _check_sigma(spec.sigma, method, spec.method)
     dataset = get_dataset(spec.dataset, **spec.dataset_options)
     image_ids = list(dataset.ids())
@@ -96,7 +109,8 @@ def run_job(spec: JobSpec, store: ResultStore, job_label: str = "") -> list[Row]
     finished = {row_key(row): row for row in latest_rows(store.rows()) if row["status"] == OK}
     rows: list[Row] = []
     computed = 0
-    description = f"{job_label}{spec.config_name or spec.method} σ={spec.sigma:g}".strip()
+    noise = "" if spec.noise == DEFAULT_NOISE else f" {spec.noise}"
+    description = f"{job_label}{spec.config_name or spec.method} σ={spec.sigma:g}{noise}".strip()
     for image_id in tqdm(image_ids, desc=description, unit="img", mininterval=1.0):
         key = row_key(_row_identity(spec, image_id, fingerprint))
         if key in finished:
@@ -114,6 +128,16 @@ def run_job(spec: JobSpec, store: ResultStore, job_label: str = "") -> list[Row]
     return rows
 
 
+def make_method(name: str, options: Mapping[str, Any], noise: str) -> Denoiser:
+    """The method, told the job's noise model when it asks (`use_noise_model`, optional: e.g. the
+    convnets pick the networks trained for it). Methods still see only the noisy image and σ."""
+    method = get_method(name, **options)
+    use_noise_model = getattr(method, "use_noise_model", None)
+    if callable(use_noise_model):
+        use_noise_model(validate_noise_model(noise))
+    return method
+
+
 def method_fingerprint(method: Denoiser, sigma: float | None) -> str:
     """What identifies a method's trained parameters at this σ (e.g. a weight file's SHA-256), so
     results of retrained weights never pass for the old ones; "" for methods without any."""
@@ -121,12 +145,20 @@ def method_fingerprint(method: Denoiser, sigma: float | None) -> str:
     return fingerprint(sigma) if callable(fingerprint) else ""
 
 
+def weights_name(method: Denoiser, sigma: float | None) -> str:
+    """Which trained parameters the method uses at this σ (a weight file's name), for readers of
+    the results; "" for methods without any."""
+    name = getattr(method, "weights_name", None)
+    return name(sigma) if callable(name) else ""
+
+
 def evaluate_image(spec: JobSpec, method: Denoiser, dataset: Dataset, image_id: str, fingerprint: str = "") -> Row:
     """Denoise one image under the protocol and score it; a method failure becomes a failed row."""
     assert spec.sigma is not None  # checked by run_job
     clean = centre_crop(dataset.load(image_id), spec.crop)
-    noisy = noisy_version(clean, dataset.name, image_id, spec.sigma, spec.seed)
-    row = _row_identity(spec, image_id, fingerprint) | {"height": clean.shape[0], "width": clean.shape[1]}
+    noisy = noisy_version(clean, dataset.name, image_id, spec.sigma, spec.seed, spec.noise)
+    row = _row_identity(spec, image_id, fingerprint) | {
+        "height": clean.shape[0], "width": clean.shape[1], "weights": weights_name(method, spec.sigma)}
     start = time.perf_counter()
     try:
         estimate = method.denoise(noisy, None if method.blind else spec.sigma)
@@ -181,6 +213,7 @@ def _row_identity(spec: JobSpec, image_id: str, fingerprint: str = "") -> Row:
         "image_id": image_id,
         "sigma": float(spec.sigma),
         "seed": spec.seed,
+        "noise": spec.noise,
         "version": package_version(),
         "commit": git_commit(),
         "host": socket.gethostname(),
@@ -202,6 +235,10 @@ def _plain_dict(node: Any, name: str) -> dict[str, Any]:
         found = re.search(r"Missing mandatory value: (\S+)", str(error))
         key = found.group(1) if found else error.full_key
         raise BenchError(f"missing value for {key}: set it on the command line, e.g. {key}=...") from None
+
+
+def _without_nulls(options: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in options.items() if value is not None}
 
 
 def _optional_number(value: Any, name: str) -> float | None:

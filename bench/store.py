@@ -7,7 +7,8 @@ A store is a directory. Each writer (one per job process) appends JSON lines to 
   readers skip) and never damages a row already written;
 - writers never share a file, so no locking is needed and no row is lost when many write at once
   (also over NFS, where append-mode writes from two hosts to one file may interleave).
-A row's key is (config hash, dataset hash, image id, σ, seed). Several rows may share a key (a
+A row's key is (config hash, dataset hash, image id, σ, seed, noise model); rows written before
+noise models existed have no `noise` field and are `gaussian`, the only protocol there was. Several rows may share a key (a
 failure followed by a retry, or two workers racing on the same job); `latest_rows` picks one: the
 most recent successful row, else the most recent failure.
 """
@@ -22,8 +23,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from bench.protocol import DEFAULT_NOISE
+
 Row = dict[str, Any]
-RowKey = tuple[str, str, str, float, int]
+RowKey = tuple[str, str, str, float, int, str]
 
 OK = "ok"
 FAILED = "failed"
@@ -37,7 +40,14 @@ def row_key(row: Row) -> RowKey:
         str(row["image_id"]),
         float(row["sigma"]),
         int(row["seed"]),
+        row_noise(row),
     )
+
+
+def row_noise(row: Row) -> str:
+    """The row's noise model; rows from before noise models existed are gaussian."""
+    noise = row.get("noise")
+    return noise if isinstance(noise, str) and noise else DEFAULT_NOISE
 
 
 def latest_rows(rows: Iterable[Row]) -> list[Row]:

@@ -1,6 +1,7 @@
 """The shipped convnet weights and how each was trained, as a Markdown table read from their records.
 
-`python -m bench.weights` — one row per weight file in `methods/weights/`: model, σ, recipe,
+`python -m bench.weights` — one row per weight file in `methods/weights/`: model, σ, recipe, the
+noise model it was trained for (a result row's `weights` column names the file it used),
 training set, updates, the machine, this run's and the whole lineage's wall time (a run may continue
 from another network, `init_from`), what it started from and its validation PSNR. The table in
 docs/convnets.md is this command's output, so its numbers come from the records, not by hand.
@@ -18,6 +19,7 @@ from bench.errors import BenchError
 from bench.leaderboard import markdown_table
 from bench.methods._convnet import weight_record
 from bench.methods.convnets import WEIGHTS_DIR
+from bench.protocol import DEFAULT_NOISE
 from bench.train import lineage_wall_time_s
 
 
@@ -31,6 +33,7 @@ def record_row(path: Path) -> dict:
         "model": record["model"],
         "σ": "0–100" if record.get("sigma") is None else f"{record['sigma']:g}",
         "recipe": recipe["name"],
+        "noise": record.get("noise", DEFAULT_NOISE),
         "training set": f"{record['training_set']} ({len(record['training_files'])} crops)",
         "updates": f"{record['steps_per_stage']} × {record['stages']}" if record["stages"] > 1
         else str(record["steps_per_stage"]),

@@ -1,7 +1,9 @@
 """The paper's convolutional networks as methods: `cn1`, `cn2` (one network per σ) and `cnblind`.
 
-Weights ship in `methods/weights/` as `<model>_sigma<σ>[_<recipe>].pt` (`cnblind[_<recipe>].pt`),
-each with a JSON record of its architecture, training command, data, wall time and SHA-256.
+Weights ship in `methods/weights/` as `<model>_sigma<σ>[_<recipe>][_<noise>].pt`
+(`cnblind[_<recipe>][_<noise>].pt`), each with a JSON record of its architecture, training command,
+data, wall time and SHA-256. There is one set for each noise model the networks were trained for
+(gaussian and clipped): by default a job uses the set trained for its own noise model.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from bench.registry import register_method
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 SHIPPED_SIGMAS = (25, 50, 100)
+# The network set trained for each noise model of the benchmark: quantized inputs are clipped
+# ones rounded to whole grey levels, an extra error of 0.29 grey levels (1/√12), negligible at σ ≥ 25.
+NETWORKS_FOR_NOISE = {"gaussian": "gaussian", "clipped": "clipped", "quantized": "clipped"}
 
 
 @dataclass(frozen=True)
@@ -59,9 +64,14 @@ class ConvNetMethod:
         randomization_seed: int = 0,
         self_ensemble: bool = False,
         weights_dir: str | None = None,
+        networks: str | None = None,
     ) -> None:
         if sigma_policy not in ("exact", "nearest"):
             raise BenchError(f"sigma_policy must be 'exact' or 'nearest', got {sigma_policy!r}")
+        trained_for = sorted(set(NETWORKS_FOR_NOISE.values()))
+        if networks is not None and networks not in trained_for:
+            raise BenchError(f"networks must be one of {', '.join(trained_for)} (or null: the job's noise "
+                             f"model), got {networks!r}")
         self.model = model
         self.blind = MODEL_SPECS[model].blind
         self.recipe = recipe
@@ -70,7 +80,26 @@ class ConvNetMethod:
         self.randomization_seed = randomization_seed
         self.self_ensemble = self_ensemble
         self.weights_dir = Path(weights_dir) if weights_dir else WEIGHTS_DIR
-        self._networks: dict[float | None, DenoisingConvNet] = {}
+        self.networks = networks  # None: follow the job's noise model (use_noise_model)
+        self.noise_model = DEFAULT_NOISE
+        self._networks: dict[tuple[str, float | None], DenoisingConvNet] = {}
+
+    def use_noise_model(self, noise: str) -> None:
+        """Called by the harness with the job's noise model: pick the networks trained for it,
+        unless the `networks` option forces a set."""
+        self.noise_model = validate_noise_model(noise)
+
+    @property
+    def trained_for(self) -> str:
+        """The noise model of the networks in use."""
+        return self.networks or NETWORKS_FOR_NOISE[self.noise_model]
+
+    def weight_path(self, sigma: float | None) -> Path:
+        return weight_file(self.model, self.network_sigma(sigma), self.recipe, self.weights_dir, self.trained_for)
+
+    def weights_name(self, sigma: float | None) -> str:
+        """The weight file used at `sigma` (recorded with every result row)."""
+        return self.weight_path(sigma).name
 
     def network_sigma(self, sigma: float | None) -> float | None:
         """The σ whose network handles noise level `sigma` (None for the blind model)."""
@@ -88,13 +117,13 @@ class ConvNetMethod:
     def fingerprint(self, sigma: float | None) -> str:
         """The SHA-256 recorded for the weights used at `sigma` (results of retrained networks
         must not be mistaken for the old ones); checked against the file when it is loaded."""
-        path = weight_file(self.model, self.network_sigma(sigma), self.recipe, self.weights_dir)
+        path = self.weight_path(sigma)
         return f"{weight_record(path).get('sha256', '')}{'+random-last' if self.randomize_last_layer else ''}"
 
     def network(self, sigma: float | None) -> DenoisingConvNet:
-        key = self.network_sigma(sigma)
+        key = (self.trained_for, self.network_sigma(sigma))
         if key not in self._networks:
-            net, _ = load_weights(weight_file(self.model, key, self.recipe, self.weights_dir))
+            net, _ = load_weights(self.weight_path(sigma))
             if self.randomize_last_layer:
                 net.randomize_output_layer(self.randomization_seed)
             self._networks[key] = net

@@ -31,7 +31,7 @@ def test_a_single_run_on_the_embedded_dataset_writes_a_leaderboard(bench_cli) ->
     assert board[["method", "dataset", "sigma", "n_images"]].values.tolist() == [
         ["wavelet", "skimage", 25.0, 2]]
     assert {"psnr_mean", "psnr_se", "ssim_mean", "seconds_mean", "n_failed"} <= set(board.columns)
-    assert "| wavelet | skimage | 25 | 2 |" in result.stdout
+    assert "| wavelet | skimage | gaussian | 25 | 2 |" in result.stdout
     info = json.loads((run / "run_info.json").read_text())
     assert info["command"].startswith("python -m bench") and "crop=32" in info["command"]
     assert info["version"] and info["wall_seconds"] > 0

@@ -131,7 +131,7 @@ def test_report_files(tmp_path: Path) -> None:
     assert len(pd.read_csv(tmp_path / "paired.csv")) == 1
     assert len(read_rows_csv(tmp_path / "rows.csv")) == 9
     markdown = (tmp_path / "leaderboard.md").read_text()
-    assert "python -m bench" in markdown and "| good | synthetic | 25 | 4 | 0 | 30.62 |" in markdown
+    assert "python -m bench" in markdown and "| good | synthetic | gaussian | 25 | 4 | 0 | 30.62 |" in markdown
     assert "## Paired differences" in markdown and "## Failures" in markdown
 
 
@@ -159,10 +159,10 @@ def test_psnr_by_sigma_pivots_methods_against_noise_levels() -> None:
     from bench.leaderboard import psnr_by_sigma
 
     board = pd.DataFrame({
-        "dataset": ["d"] * 3, "method": ["a", "b", "a"], "sigma": [25.0, 25.0, 50.0],
+        "dataset": ["d"] * 3, "noise": ["gaussian"] * 3, "method": ["a", "b", "a"], "sigma": [25.0, 25.0, 50.0],
         "psnr_mean": [28.123, 27.0, 25.5], "psnr_se": [0.311, 0.2, 0.3],
     })
     table = psnr_by_sigma(board)
-    assert list(table.columns) == ["dataset", "method", "σ=25", "σ=50"]
+    assert list(table.columns) == ["dataset", "noise", "method", "σ=25", "σ=50"]
     assert table.set_index("method").loc["a", "σ=25"] == "28.12 ± 0.31"
     assert table.set_index("method").loc["b", "σ=50"] == ""

@@ -21,7 +21,7 @@ def test_rows_written_by_one_store_are_read_back_by_another(tmp_path: Path) -> N
         store.append(make_row("b", status=FAILED))
     rows = ResultStore(tmp_path / "store").rows()
     assert [row["image_id"] for row in rows] == ["a", "b"]
-    assert [row_key(row) for row in rows] == [("c", "d", "a", 25.0, 0), ("c", "d", "b", 25.0, 0)]
+    assert [row_key(row) for row in rows] == [("c", "d", "a", 25.0, 0, "gaussian"), ("c", "d", "b", 25.0, 0, "gaussian")]
 
 
 def test_an_empty_or_missing_store_has_no_rows(tmp_path: Path) -> None:
@@ -50,7 +50,7 @@ def test_latest_rows_prefers_success_then_recency() -> None:
     chosen = {row["image_id"]: row for row in latest_rows(rows)}
     assert chosen["a"]["psnr"] == 2.0 and chosen["a"]["status"] == OK
     assert chosen["b"]["error"] == "new"
-    assert row_key(chosen["a"]) == ("c", "d", "a", 25.0, 0)
+    assert row_key(chosen["a"]) == ("c", "d", "a", 25.0, 0, "gaussian")
 
 
 WRITER = """
