@@ -64,6 +64,7 @@ def test_a_sweep_reports_every_job_and_records_failures_per_image(bench_cli) -> 
 
 @pytest.mark.parametrize("args, message", [
     (["dataset=xyz"], "error: unknown dataset 'xyz'; available: "),
+    (["noise=salt"], "error: unknown noise 'salt'; available: clipped, gaussian, quantized"),
     (["sigma=-5"], "error: sigma must be > 0, got -5.0"),
     (["method=sleepy", "dataset=synthetic", "sigma=null"],
      "error: method 'sleepy' is not blind: it needs sigma"),
