@@ -226,7 +226,7 @@ def train(cfg: DictConfig) -> Path | None:
     depths = stage_depths(spec, recipe.layerwise)
     total_steps = steps_per_stage(recipe, sum(image.size for image in images))
     checkpoint_path = Path(cfg.checkpoint_dir) / "last.pt"
-    noise = validate_noise_model(cfg.noise)
+    noise = validate_noise_model(cfg.noise.name)
     validator = Validator(VALIDATION_SIGMAS_BLIND if spec.blind else (float(cfg.sigma),), cfg.seed, noise)
 
     if checkpoint_path.is_file():
@@ -338,7 +338,7 @@ def export_record(
         "model": cfg.model,
         "sigma": None if spec.blind else float(cfg.sigma),
         "sigma_range": [0, cfg.sigma_max] if spec.blind else None,
-        "noise": cfg.noise,
+        "noise": cfg.noise.name,
         "recipe": OmegaConf.to_container(cfg.recipe),
         "seed": cfg.seed,
         "steps_per_stage": total_steps,

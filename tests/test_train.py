@@ -174,3 +174,15 @@ def test_a_gpu_run_exports_cpu_weights_that_match_its_validation(tmp_path):
     assert "(CUDA)" in record["machine"]
     assert next(net.parameters()).device.type == "cpu"
     assert record["validation_psnr_db"] == pytest.approx(record["history"][-1]["val_psnr"], abs=1e-3)
+
+
+@needs_train400
+def test_a_clipped_protocol_network_continues_a_gaussian_one_and_says_so(tmp_path):
+    parent_path = train(config(tmp_path / "p", "model=cn1", "sigma=50", "recipe.steps=1"))
+    child = config(tmp_path / "c", "model=cn1", "sigma=50", "recipe.steps=1", "noise=clipped",
+                   f"init_from={parent_path}")
+    path = train(child)
+    _, record = load_weights(path)
+    assert path.name == "cn1_sigma50_clipped.pt"
+    assert record["noise"] == "clipped" and record["initialised_from"]["noise"] == "gaussian"
+    assert "| cn1_sigma50_clipped.pt | cn1 | 50 | modern | clipped |" in weights_table(tmp_path / "c" / "w")
