@@ -11,6 +11,7 @@ setup(
         Extension(
             "bench.methods._sparse_conv",
             sources=["methods/_sparse_conv.c"],
+            depends=["methods/_sparse_conv_clone.h"],
             extra_compile_args=["-O3", "-Wno-psabi"],
             optional=True,
         )
