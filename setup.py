@@ -14,6 +14,12 @@ setup(
             depends=["methods/_sparse_conv_clone.h"],
             extra_compile_args=["-O3", "-Wno-psabi"],
             optional=True,
-        )
+        ),
+        Extension(
+            "bench.methods._gsm_kernel",
+            sources=["methods/_gsm_kernel.c"],
+            extra_compile_args=["-O3", "-Wno-psabi"],
+            optional=True,
+        ),
     ]
 )

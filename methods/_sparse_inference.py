@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,6 +30,7 @@ import numpy as np
 import torch
 
 from bench.errors import BenchError
+from bench.methods._thread_pool import thread_pool
 
 API_VERSION = 2  # must match API_VERSION in _sparse_conv.c
 CLONE_VARIABLE = "DENOISE_BENCH_SPARSE_CLONE"
@@ -90,13 +90,6 @@ def active_clone() -> Clone:
     raise BenchError(
         f"{CLONE_VARIABLE}={requested}: {held}; it runs {', '.join(c.name for c in runnable)}"
     )
-
-
-@lru_cache(maxsize=4)
-def thread_pool(process: int, workers: int) -> ThreadPoolExecutor:
-    """One pool per process and thread count; the kernel releases the GIL, so its threads run in
-    parallel. Keyed by process id because a forked child inherits the pool but not its threads."""
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sparse-conv")
 
 
 def check_layer(
