@@ -1,13 +1,15 @@
-/* BLS-GSM's per-coefficient estimate (methods/_gsm_estimator.py, GSMPosterior.estimate) in one pass.
+/* BLS-GSM's per-subband work (methods/_gsm_estimator.py) in one pass over the coefficients.
  *
- * For each column y of an N × positions matrix: v = T y, the log-likelihood of each of the K samples
- * of z, L_k = Σ_n a[k, n] v_n² − c_k, and the estimate Σ_k e^(L_k − max L) (b_k · v) / Σ_k e^(L_k − max L).
- * numpy does this as a few matrix products and K × positions temporaries per chunk; fused here, every
- * intermediate stays in registers or the L1 cache and the exponentials are vectorised, in float64 like
- * numpy's (results agree with it to rounding, ~1e-15 relative). Positions go 4 at a time in GCC vector
- * types: one AVX2 register or two SSE2 ones, whichever clone the CPU picks at load (an 8-wide type
- * made GCC assemble AVX2 vectors element by element, 2× slower than numpy).
- * `estimate` releases the GIL, so Python threads run several subbands at once.
+ * For each neighbourhood y (3 × 3 coefficients and the parent): v = T y, the log-likelihood of each of
+ * the K samples of z, L_k = Σ_n a[k, n] v_n² − c_k, and the estimate
+ * Σ_k e^(L_k − max L) (b_k · v) / Σ_k e^(L_k − max L); or, for C_y, the mean of y yᵀ. numpy needs the
+ * neighbourhoods copied into an N × positions matrix, a few matrix products and K × positions
+ * temporaries; here the neighbourhoods are read in place (shifted views of the band) and every
+ * intermediate stays in registers or the L1 cache, in float64 like numpy (results agree with it to
+ * rounding). Positions go 4 at a time in GCC vector types: one AVX2 register or two SSE2 ones,
+ * whichever clone the CPU picks at load (an 8-wide type made GCC assemble AVX2 vectors element by
+ * element, 2× slower than numpy). `positions` releases the GIL, so Python threads run several
+ * subbands at once.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
