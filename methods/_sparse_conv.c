@@ -29,46 +29,28 @@
 #define X86_CLONES 0
 #endif
 
+/* Every clone: ROWS × VECS vectors per block (see _sparse_conv_clone.h for the other parameters). */
+#define ROWS 3
+#define VECS 4
+
 #define CLONE plain
 #define VLEN 8
-#define ROWS 3
-#define VECS 4
 #include "_sparse_conv_clone.h"
-#undef CLONE
-#undef VLEN
-#undef ROWS
-#undef VECS
 
 #if X86_CLONES
-#pragma GCC push_options
-#pragma GCC target("arch=x86-64-v3")
 #define CLONE avx2
 #define VLEN 8
-#define ROWS 3
-#define VECS 4
+#define CLONE_TARGET _Pragma("GCC target(\"arch=x86-64-v3\")")
 #include "_sparse_conv_clone.h"
-#undef CLONE
-#undef VLEN
-#undef ROWS
-#undef VECS
-#pragma GCC pop_options
 
-#pragma GCC push_options
-#ifdef SPARSE_CONV_TEST_WIDE /* tests only: the AVX-512 clone's source for AVX2, to check it without AVX-512 */
-#pragma GCC target("arch=x86-64-v3")
-#else
-#pragma GCC target("arch=x86-64-v4")
-#endif
 #define CLONE avx512
 #define VLEN 16
-#define ROWS 3
-#define VECS 4
+#ifdef SPARSE_CONV_TEST_WIDE /* tests only: the AVX-512 clone's source for AVX2, to check it without AVX-512 */
+#define CLONE_TARGET _Pragma("GCC target(\"arch=x86-64-v3\")")
+#else
+#define CLONE_TARGET _Pragma("GCC target(\"arch=x86-64-v4\")")
+#endif
 #include "_sparse_conv_clone.h"
-#undef CLONE
-#undef VLEN
-#undef ROWS
-#undef VECS
-#pragma GCC pop_options
 #endif
 
 typedef void (*convolve_fn)(const float *, float *, const float *, const float *, const int64_t *, float,
@@ -94,10 +76,10 @@ static const struct {
     int (*cpu_runs)(void);
 } CLONES[] = {
 #if X86_CLONES
-    {"avx512", 3, 16, 64, convolve_jobs_avx512, runs_avx512_clone},
-    {"avx2", 3, 8, 32, convolve_jobs_avx2, runs_avx2_clone},
+    {"avx512", ROWS, 16, 16 * VECS, convolve_jobs_avx512, runs_avx512_clone},
+    {"avx2", ROWS, 8, 8 * VECS, convolve_jobs_avx2, runs_avx2_clone},
 #endif
-    {"plain", 3, 8, 32, convolve_jobs_plain, always},
+    {"plain", ROWS, 8, 8 * VECS, convolve_jobs_plain, always},
 };
 #define CLONE_COUNT ((Py_ssize_t)(sizeof CLONES / sizeof CLONES[0]))
 

@@ -1,12 +1,17 @@
 /* One clone of the sparse kernel, included once per instruction set by _sparse_conv.c.
  *
  * The includer defines CLONE (the suffix of every name here), VLEN (floats per vector), ROWS (output
- * rows per block) and VECS (vectors per block row), and sets the target instruction set around the
- * include; GCC's vector extensions then compile the same source to SSE2, AVX2 + FMA or AVX-512
- * instructions. A block of ROWS output rows × VECS vectors stays in registers over every tap of every
+ * rows per block), VECS (vectors per block row) and, but for the plain clone, CLONE_TARGET (the
+ * _Pragma that sets the instruction set); GCC's vector extensions then compile the same source to
+ * SSE2, AVX2 + FMA or AVX-512 instructions. CLONE, VLEN and CLONE_TARGET are undefined at the end. A block of ROWS output rows × VECS vectors stays in registers over every tap of every
  * connection; each tap is broadcast once and feeds the whole block, whose inputs are read straight
  * from the L1 cache.
  */
+#ifdef CLONE_TARGET
+#pragma GCC push_options
+CLONE_TARGET
+#endif
+
 #define CONCAT_(name, clone) name##_##clone
 #define CONCAT(name, clone) CONCAT_(name, clone)
 #define NAME(name) CONCAT(name, CLONE)
@@ -129,3 +134,9 @@ static void NAME(convolve_jobs)(
 #undef NAME
 #undef CONCAT
 #undef CONCAT_
+#undef CLONE
+#undef VLEN
+#ifdef CLONE_TARGET
+#pragma GCC pop_options
+#undef CLONE_TARGET
+#endif
