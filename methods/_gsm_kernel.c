@@ -64,8 +64,10 @@ static inline __attribute__((always_inline)) void estimate_block(
     const double *c, vd *scratch, double *out)
 {
     vd *v = scratch, *log_lik = scratch + n;
+#pragma GCC unroll 16
     for (Py_ssize_t i = 0; i < n; i++) {
         vd sum = {0};
+#pragma GCC unroll 16
         for (Py_ssize_t j = 0; j < n; j++)
             sum += to_v[i * n + j] * *(const vd_unaligned *)planes[j];
         v[i] = sum;
@@ -73,6 +75,7 @@ static inline __attribute__((always_inline)) void estimate_block(
     vd largest = (vd){0} - INFINITY;
     for (Py_ssize_t z = 0; z < k; z++) {
         vd sum = (vd){0} - c[z];
+#pragma GCC unroll 16
         for (Py_ssize_t i = 0; i < n; i++)
             sum += a[z * n + i] * (v[i] * v[i]);
         log_lik[z] = sum;
@@ -82,6 +85,7 @@ static inline __attribute__((always_inline)) void estimate_block(
     for (Py_ssize_t z = 0; z < k; z++) {
         const vd weight = exp_nonpositive(log_lik[z] - largest);
         vd wiener = {0};
+#pragma GCC unroll 16
         for (Py_ssize_t i = 0; i < n; i++)
             wiener += b[z * n + i] * v[i];
         numerator += weight * wiener;
@@ -106,12 +110,9 @@ static inline __attribute__((always_inline)) void accumulate_block(const double 
  * (and one of its parent), so nothing is copied. Each row runs W positions at a time, its last
  * ones through a zero-padded copy. With `k` > 0 the BLS estimate of each position goes to out
  * (rows × cols); with k = 0 the mean outer product of the neighbourhoods goes to out (n × n). */
-#if defined(__x86_64__) && !defined(__clang__) && __GNUC__ >= 12
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#endif
-static void run_positions(const double *const *bases, Py_ssize_t n, Py_ssize_t rows, Py_ssize_t cols,
-                          Py_ssize_t stride, Py_ssize_t k, const double *to_v, const double *a, const double *b,
-                          const double *c, double *out)
+static inline __attribute__((always_inline)) void run_grid(
+    const double *const *bases, const Py_ssize_t n, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t stride,
+    const Py_ssize_t k, const double *to_v, const double *a, const double *b, const double *c, double *out)
 {
     vd scratch[n + k], sums[n * n];
     const double *planes[n];
@@ -149,6 +150,30 @@ static void run_positions(const double *const *bases, Py_ssize_t n, Py_ssize_t r
                     total += sums[i * n + j][lane];
                 out[i * n + j] = out[j * n + i] = total / (double)(rows * cols);
             }
+}
+
+/* run_grid with the common sizes as constants (3 × 3 neighbourhoods with and without the parent, the
+ * 13 samples of z of both settings, or the covariance), so that GCC unrolls every loop over them and
+ * keeps the vectors in registers; the same operations in the same order, so the same results. */
+#if defined(__x86_64__) && !defined(__clang__) && __GNUC__ >= 12
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+static void run_positions(const double *const *bases, Py_ssize_t n, Py_ssize_t rows, Py_ssize_t cols,
+                          Py_ssize_t stride, Py_ssize_t k, const double *to_v, const double *a, const double *b,
+                          const double *c, double *out)
+{
+#define RUN(N, Z) run_grid(bases, N, rows, cols, stride, Z, to_v, a, b, c, out)
+    if (n == 10 && k == 13)
+        RUN(10, 13);
+    else if (n == 9 && k == 13)
+        RUN(9, 13);
+    else if (n == 10 && k == 0)
+        RUN(10, 0);
+    else if (n == 9 && k == 0)
+        RUN(9, 0);
+    else
+        RUN(n, k);
+#undef RUN
 }
 
 /* Raw addresses as Python ints (the caller, methods/_gsm_estimator.py, guarantees shapes and types). */
