@@ -1,7 +1,8 @@
-"""Builds the convnets' sparse convolution kernel; all other metadata lives in pyproject.toml.
+"""Builds the compiled kernels; all other metadata lives in pyproject.toml.
 
-The extension is optional: without a C compiler the install still succeeds and the networks run
-through PyTorch's dense convolution (see methods/_sparse_inference.py).
+Both extensions are optional: without a C compiler the install still succeeds, the networks run
+through PyTorch's dense convolution (methods/_sparse_inference.py) and BLS-GSM's estimate through
+numpy (methods/_gsm_estimator.py), with the same results, more slowly.
 """
 
 from setuptools import Extension, setup
@@ -11,8 +12,15 @@ setup(
         Extension(
             "bench.methods._sparse_conv",
             sources=["methods/_sparse_conv.c"],
+            depends=["methods/_sparse_conv_clone.h"],
             extra_compile_args=["-O3", "-Wno-psabi"],
             optional=True,
-        )
+        ),
+        Extension(
+            "bench.methods._gsm_kernel",
+            sources=["methods/_gsm_kernel.c"],
+            extra_compile_args=["-O3", "-Wno-psabi"],
+            optional=True,
+        ),
     ]
 )

@@ -20,6 +20,7 @@ import torch
 from skimage import data
 from skimage.restoration import denoise_wavelet
 
+from bench.methods import _sparse_inference
 from bench.protocol import noisy_version
 from bench.provenance import command_line
 from bench.registry import get_method
@@ -80,8 +81,16 @@ def timing_rows(methods: list[str], size: int, sigma: float, repeats: int) -> li
             row["gflop_per_s"] = gflops
             row["fraction_of_sgemm_peak"] = gflops / peak
         rows.append(row)
-    header = {"sgemm_peak_gflop_per_s": peak, "skimage_wavelet_seconds": reference}
+    header = {"sgemm_peak_gflop_per_s": peak, "skimage_wavelet_seconds": reference, "sparse_kernel": sparse_kernel()}
     return [header, *rows]
+
+
+def sparse_kernel() -> str:
+    """Which build of the convnets' sparse kernel ran (an instruction set, or why none did)."""
+    if (reason := _sparse_inference.unavailable_reason()) is not None:
+        return f"none ({reason})"
+    runnable = [clone.name for clone in _sparse_inference.compiled_clones() if clone.cpu_runs]
+    return f"{_sparse_inference.active_clone().name} clone (this CPU runs: {', '.join(runnable)})"
 
 
 def cell(value: float | None, spec: str) -> str:
@@ -95,6 +104,7 @@ def to_markdown(rows: list[dict], size: int, sigma: float) -> str:
         f"CPU count = {os.cpu_count()}; best of repeated runs.",
         f"sgemm peak measured in the same run: {header['sgemm_peak_gflop_per_s']:.1f} GFLOP/s; "
         f"skimage denoise_wavelet (BayesShrink): {header['skimage_wavelet_seconds']:.3f} s.",
+        f"Convnets' sparse kernel: {header['sparse_kernel']}.",
         "",
         "| method | seconds | paper (MATLAB) s | × skimage wavelet | GFLOP/s | fraction of sgemm peak |",
         "|---|---|---|---|---|---|",

@@ -34,7 +34,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+try:  # the fused compiled estimate (setup.py builds it; optional, like the convnets' kernel)
+    from bench.methods import _gsm_kernel
+except ImportError:
+    _gsm_kernel = None
+
 _CHUNK = 4096  # positions per block of the vectorised estimate
+_KERNEL_API = 1  # must match API_VERSION in _gsm_kernel.c
+
+
+def compiled_estimate_available() -> bool:
+    """Whether the fused C estimate was built (and is current); without it numpy computes the same."""
+    return getattr(_gsm_kernel, "API_VERSION", None) == _KERNEL_API
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,59 @@ def neighbourhoods(band: np.ndarray, parent: np.ndarray | None, block: tuple[int
     if parent is not None:
         out[n] = parent[by // 2 : by // 2 + rows, bx // 2 : bx // 2 + cols]
     return out.reshape(count, rows * cols)
+
+
+@dataclass
+class _Planes:
+    """A rows × cols grid of neighbourhoods for the compiled kernel: component j of position (r, x)
+    is the float64 at bases[j] + 8·(r·stride + x). Holds the arrays the addresses point into."""
+
+    arrays: list[np.ndarray]
+    rows: int
+    cols: int
+    stride: int
+    offsets: list[tuple[int, int]] | None = None  # per component: (array index, element offset)
+
+    @property
+    def bases(self) -> list[int]:
+        offsets = self.offsets or [(j, 0) for j in range(len(self.arrays))]
+        return [self.arrays[i].ctypes.data + 8 * offset for i, offset in offsets]
+
+    @classmethod
+    def of_band(cls, band: np.ndarray, parent: np.ndarray | None, block: tuple[int, int]) -> "_Planes":
+        """The interior positions of `band`: the block's shifted views of it, then the parent's
+        centre (the order of `neighbourhoods`)."""
+        by, bx = block
+        arrays = [np.ascontiguousarray(band, dtype=np.float64)]
+        width = band.shape[1]
+        offsets = [(0, dy * width + dx) for dy in range(by) for dx in range(bx)]
+        if parent is not None:
+            arrays.append(np.ascontiguousarray(parent, dtype=np.float64))
+            offsets.append((1, (by // 2) * width + bx // 2))
+        return cls(arrays, band.shape[0] - by + 1, width - bx + 1, width, offsets)
+
+
+def neighbourhood_covariance(band: np.ndarray, parent: np.ndarray | None, block: tuple[int, int]) -> np.ndarray:
+    """C_y: the mean outer product of the neighbourhoods of the interior positions of `band`."""
+    if compiled_estimate_available():
+        planes = _Planes.of_band(band, parent, block)
+        n = len(planes.bases)
+        out = np.empty((n, n))
+        _gsm_kernel.positions(planes.bases, planes.rows, planes.cols, planes.stride, 0, 0, 0, 0, 0, out.ctypes.data)
+        return out
+    y = neighbourhoods(band, parent, block)
+    return y @ y.T / y.shape[1]
+
+
+def neighbourhoods_at(band: np.ndarray, parent: np.ndarray | None, block: tuple[int, int],
+                      positions: np.ndarray) -> np.ndarray:
+    """The columns `positions` (indices into the row-major interior) of `neighbourhoods`."""
+    by, bx = block
+    rows, cols = np.divmod(positions, band.shape[1] - bx + 1)
+    components = [band[rows + dy, cols + dx] for dy in range(by) for dx in range(bx)]
+    if parent is not None:
+        components.append(parent[rows + by // 2, cols + bx // 2])
+    return np.array(components, dtype=np.float64).reshape(len(components), len(positions))
 
 
 def noise_covariance(
@@ -129,7 +193,32 @@ class GSMPosterior:
 
     def estimate(self, y: np.ndarray, optim: bool = True) -> np.ndarray:
         """E{x_centre | y} for each column of the N × positions matrix y (optim=True), or the
-        Wiener estimate at the MAP z (optim=False)."""
+        Wiener estimate at the MAP z (optim=False); in the compiled kernel when it was built."""
+        if not (optim and compiled_estimate_available()):
+            return self.estimate_numpy(y, optim)
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        return self._compiled(_Planes([y[j] for j in range(y.shape[0])], 1, y.shape[1], 0)).ravel()
+
+    def estimate_band(self, band: np.ndarray, parent: np.ndarray | None, block: tuple[int, int],
+                      optim: bool = True) -> np.ndarray:
+        """`estimate` of every interior position of `band` (row-major), its neighbourhoods read in
+        place by the compiled kernel, or built as in `neighbourhoods` for numpy."""
+        if not (optim and compiled_estimate_available()):
+            return self.estimate_numpy(neighbourhoods(band, parent, block), optim)
+        return self._compiled(_Planes.of_band(band, parent, block)).ravel()
+
+    def _compiled(self, planes: "_Planes") -> np.ndarray:
+        matrices = [np.ascontiguousarray(m, dtype=np.float64) for m in (self.to_v, self.a, self.b, self.c)]
+        n = len(planes.bases)
+        if matrices[0].shape != (n, n) or matrices[1].shape != matrices[2].shape != (len(self.z), n):
+            raise ValueError(f"GSM posterior of {matrices[0].shape[0]} components, neighbourhoods of {n}")
+        out = np.empty((planes.rows, planes.cols))
+        _gsm_kernel.positions(planes.bases, planes.rows, planes.cols, planes.stride, len(self.z),
+                              *(m.ctypes.data for m in matrices), out.ctypes.data)
+        return out
+
+    def estimate_numpy(self, y: np.ndarray, optim: bool = True) -> np.ndarray:
+        """`estimate` in numpy: the reference for the compiled kernel, and the MAP-Wiener variant."""
         out = np.empty(y.shape[1])
         # Small chunks of positions: the K × chunk intermediates stay in cache and the small
         # matrix products stay single-threaded (multi-threaded BLAS is far slower on these shapes).
@@ -183,23 +272,22 @@ def bls_gsm_band(
     if not covariance:
         c_w = np.diag(np.r_[np.full(n_spatial, sig2), np.diag(c_w)[n_spatial:]])
 
-    y = neighbourhoods(band, parent, block)
-    c_y = y @ y.T / y.shape[1]
+    c_y = neighbourhood_covariance(band, parent, block)
     sx2 = max(float(np.mean(np.diag(c_y)[:n_spatial])) - sig2, 0.0)  # signal variance
     c_u = signal_covariance(c_y, c_w)
     if not covariance:
         c_u = np.diag(np.r_[np.full(n_spatial, sx2), np.diag(c_u)[n_spatial:]])
 
     posterior = GSMPosterior(c_u, c_w, (n_spatial - 1) // 2, z_grid)
-    estimate = posterior.estimate(y, optim)
+    estimate = posterior.estimate_band(band, parent, block, optim)
 
     # Border: scalar Wiener with the ML z of the nearest interior position (the released code's
     # rule; its corners and edges copy the interior's corner and edge values). Only the interior's
     # outermost rows and columns are needed for that.
-    grid = np.arange(y.shape[1]).reshape(rows, cols)
+    grid = np.arange(rows * cols).reshape(rows, cols)
     edge = np.unique(np.r_[grid[0], grid[-1], grid[:, 0], grid[:, -1]])
-    z_ml = np.ones(y.shape[1])
-    z_ml[edge] = posterior.ml_z(y[:, edge])
+    z_ml = np.ones(rows * cols)
+    z_ml[edge] = posterior.ml_z(neighbourhoods_at(band, parent, block, edge))
     z_ml = np.pad(z_ml.reshape(rows, cols), ((ly, ly), (lx, lx)), mode="edge")
     gain_num = sx2 * z_ml
     gain_den = gain_num + sig2

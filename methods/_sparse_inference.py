@@ -10,9 +10,11 @@ is computed from it never reaches the valid region.
 Nothing here runs a parallel torch op: torch's OpenMP threads keep spinning for a while after one,
 on the very cores the kernel's threads need (it cost ~10 % of a forward pass).
 
-The kernel is built at install time (`setup.py`). Where it could not be built (no C compiler) or is
-stale, `unavailable_reason()` says why and the networks run on PyTorch's dense convolutions, with
-the same results to float32 rounding.
+The kernel is built at install time (`setup.py`), once per instruction set ("clone": avx512, avx2,
+plain); the best clone the CPU runs is used, unless $DENOISE_BENCH_SPARSE_CLONE names another (tests
+run every clone the CPU has this way). Where it could not be built (no C compiler) or is stale,
+`unavailable_reason()` says why and the networks run on PyTorch's dense convolutions, with the same
+results to float32 rounding.
 """
 
 from __future__ import annotations
@@ -20,14 +22,18 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import torch
 
-API_VERSION = 1  # must match API_VERSION in _sparse_conv.c
+from bench.errors import BenchError
+from bench.methods._thread_pool import thread_pool
+
+API_VERSION = 2  # must match API_VERSION in _sparse_conv.c
+CLONE_VARIABLE = "DENOISE_BENCH_SPARSE_CLONE"
 
 try:
     from bench.methods import _sparse_conv
@@ -52,21 +58,50 @@ def unavailable_reason() -> str | None:
     return None
 
 
-@lru_cache(maxsize=4)
-def thread_pool(process: int, workers: int) -> ThreadPoolExecutor:
-    """One pool per process and thread count; the kernel releases the GIL, so its threads run in
-    parallel. Keyed by process id because a forked child inherits the pool but not its threads."""
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sparse-conv")
+@dataclass(frozen=True)
+class Clone:
+    """One compiled instruction-set version of the kernel and the block it computes."""
+
+    index: int  # its number in the kernel's own list
+    name: str
+    rows: int  # output rows per block
+    vector: int  # floats per vector: the step of the columns after the last whole block
+    lanes: int  # columns per whole block
+    cpu_runs: bool
 
 
-def check_layer(source: np.ndarray, target: np.ndarray, layer: Layer, out_shape: tuple[int, int]) -> None:
+@lru_cache(maxsize=1)
+def compiled_clones() -> tuple[Clone, ...]:
+    """Every clone the build holds, best first (asks the CPU once)."""
+    return tuple(Clone(index, *fields) for index, fields in enumerate(_sparse_conv.clones()))
+
+
+def active_clone() -> Clone:
+    """The clone named by $DENOISE_BENCH_SPARSE_CLONE, else the best one this CPU runs."""
+    clones = compiled_clones()
+    runnable = [clone for clone in clones if clone.cpu_runs]
+    requested = os.environ.get(CLONE_VARIABLE, "")
+    if not requested:
+        return runnable[0]
+    for clone in runnable:
+        if clone.name == requested:
+            return clone
+    held = "this CPU does not run it" if requested in {c.name for c in clones} else "the build has no such clone"
+    raise BenchError(
+        f"{CLONE_VARIABLE}={requested}: {held}; it runs {', '.join(c.name for c in runnable)}"
+    )
+
+
+def check_layer(
+    source: np.ndarray, target: np.ndarray, layer: Layer, out_shape: tuple[int, int], clone: Clone
+) -> None:
     """What the kernel takes on trust — types, layouts, map indices inside the source, slack for
     whole blocks — checked here, so a malformed call is a Python error, not a read outside memory."""
     filters, bias, inputs = layer
     out_maps, fan = inputs.shape
     kernel = _sparse_conv.KERNEL
-    rows_read = ceil_div(out_shape[0], _sparse_conv.ROWS) * _sparse_conv.ROWS + kernel - 1
-    cols_read = ceil_div(out_shape[1], 8) * 8 + kernel - 1
+    rows_read = ceil_div(out_shape[0], clone.rows) * clone.rows + kernel - 1
+    cols_read = ceil_div(out_shape[1], clone.vector) * clone.vector + kernel - 1
     problems = [
         (filters.dtype != torch.float32 or filters.shape != (out_maps, fan, kernel, kernel)
          or not filters.is_contiguous(),
@@ -92,16 +127,17 @@ def ceil_div(value: int, divisor: int) -> int:
 
 
 def logistic_layer(
-    source: np.ndarray, target: np.ndarray, layer: Layer, shift: float, shape: tuple[int, int]
+    source: np.ndarray, target: np.ndarray, layer: Layer, shift: float, shape: tuple[int, int], clone: Clone
 ) -> tuple[int, int]:
     """target[o] = f(bias[o] + Σ_j filters[o, j] ⊗ source[inputs[o, j]]) − shift over the valid
     region, f the logistic and ⊗ a "valid" 5 × 5 convolution; `shape` is the source's valid region,
-    and the target's is returned. Jobs (output map, block of rows) are split evenly over threads."""
+    and the target's is returned, computed by `clone`. Jobs (output map, block of rows) are split
+    evenly over threads."""
     filters, bias, inputs = layer
     out_maps, fan = inputs.shape
     out_rows, out_cols = shape[0] - _sparse_conv.KERNEL + 1, shape[1] - _sparse_conv.KERNEL + 1
-    check_layer(source, target, layer, (out_rows, out_cols))
-    jobs = out_maps * ceil_div(out_rows, _sparse_conv.ROWS)
+    check_layer(source, target, layer, (out_rows, out_cols), clone)
+    jobs = out_maps * ceil_div(out_rows, clone.rows)
     workers = max(1, min(torch.get_num_threads(), jobs))
     bounds = [jobs * worker // workers for worker in range(workers + 1)]
     addresses = (source.ctypes.data, target.ctypes.data, filters.data_ptr(), bias.data_ptr(),
@@ -110,7 +146,7 @@ def logistic_layer(
     geometry = (shift, fan, map_stride, target.strides[0] // 4, row_stride, out_rows, out_cols)
     pool = thread_pool(os.getpid(), workers)
     pending = [
-        pool.submit(_sparse_conv.logistic_layer, *addresses, *geometry, bounds[w], bounds[w + 1])
+        pool.submit(_sparse_conv.logistic_layer, clone.index, *addresses, *geometry, bounds[w], bounds[w + 1])
         for w in range(workers)
     ]
     for job in pending:
@@ -157,15 +193,15 @@ def sparse_forward(layers: list[Layer], padded: np.ndarray, centre: float) -> np
     if (reason := unavailable_reason()) is not None:
         raise RuntimeError(reason)
     rows, cols = padded.shape
-    kernel, block_rows, lanes = _sparse_conv.KERNEL, _sparse_conv.ROWS, _sparse_conv.LANES
-    # Slack: the last block of rows may pass the valid ones by block_rows − 1 and reads kernel − 1
-    # rows below its own; the last vectors may pass the valid columns by 7 and read 4 beyond.
-    shape = (ceil_div(rows, block_rows) * block_rows + kernel, ceil_div(cols, lanes) * lanes + lanes)
+    clone, kernel = active_clone(), _sparse_conv.KERNEL
+    # Slack: the last block of rows may pass the valid ones by rows − 1 and reads kernel − 1 rows
+    # below its own; the last vector may pass the valid columns by vector − 1 and read 4 beyond.
+    shape = (ceil_div(rows, clone.rows) * clone.rows + kernel, ceil_div(cols, clone.lanes) * clone.lanes + clone.lanes)
     with map_buffers(layers[0][0].shape[0], shape) as buffers:
         source = buffers[1]
         source[0, :rows, :cols] = padded - np.float32(centre)
         for index, layer in enumerate(layers):
             shift = centre if index < len(layers) - 1 else 0.0
-            rows, cols = logistic_layer(source, buffers[index % 2], layer, shift, (rows, cols))
+            rows, cols = logistic_layer(source, buffers[index % 2], layer, shift, (rows, cols), clone)
             source = buffers[index % 2]
         return source[0, :rows, :cols].copy()

@@ -21,12 +21,15 @@ The method is non-blind (``blind = False``): it needs the noise σ (0–255 scal
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
+import torch
 
 from bench.errors import BenchError
 from bench.methods._gsm_estimator import ZGrid, bls_gsm_band, noise_covariance
+from bench.methods._thread_pool import thread_pool
 from bench.methods._gsm_pyramids import (
     Decomposition,
     daubechies_wavelet,
@@ -182,9 +185,10 @@ class BLSGSM:
         decomposition = self._decompose(padded, nsc)
         unit_covariances = _noise_covariances(self, padded.shape, nsc, by + npy // 2, bx + npx // 2)
         variance = float(sigma) ** 2
-        denoised = [
-            bls_gsm_band(
-                band,
+
+        def denoise_band(index: int) -> np.ndarray:
+            return bls_gsm_band(
+                decomposition.bands[index],
                 self._parent(decomposition, index),
                 unit_covariances[index] * variance,
                 self.block,
@@ -192,9 +196,14 @@ class BLSGSM:
                 covariance=self.covariance,
                 optim=self.optim,
             )
-            for index, band in enumerate(decomposition.bands)
-        ]
-        result = decomposition.reconstruct(denoised)
+
+        # Subbands are independent; their estimates run in the compiled kernel (or numpy) with the
+        # GIL released, so threads spread them over the cores the harness allows (OMP_NUM_THREADS,
+        # as torch reads it), largest first.
+        order = sorted(range(len(decomposition.bands)), key=lambda i: -decomposition.bands[i].size)
+        pool = thread_pool(os.getpid(), torch.get_num_threads())
+        denoised_by_index = dict(zip(order, pool.map(denoise_band, order)))
+        result = decomposition.reconstruct([denoised_by_index[i] for i in range(len(order))])
         return result[by : by + height, bx : bx + width]
 
     def _parent(self, decomposition: Decomposition, index: int) -> np.ndarray | None:

@@ -11,7 +11,18 @@ from omegaconf import OmegaConf
 
 from bench import BenchError, get_method, list_methods
 from bench.methods import bls_gsm as module
-from bench.methods._gsm_estimator import GSMPosterior, ZGrid, bls_gsm_band, neighbourhoods, noise_covariance
+import pywt
+
+from bench.methods import _gsm_estimator
+from bench.methods._gsm_estimator import (
+    GSMPosterior,
+    ZGrid,
+    bls_gsm_band,
+    compiled_estimate_available,
+    neighbourhood_covariance,
+    neighbourhoods,
+    noise_covariance,
+)
 from bench.methods._gsm_pyramids import (
     _fourier_expand,
     _fourier_shrink,
@@ -121,6 +132,47 @@ def test_undecimated_wavelet_reconstruction(camera: np.ndarray) -> None:
     padded = np.pad(camera, 64, mode="symmetric")
     decomposition = undecimated_wavelet(padded, scales=5)
     assert psnr(camera, decomposition.reconstruct(decomposition.bands)[64:-64, 64:-64]) > 50
+
+
+def test_undecimated_wavelet_synthesis_is_pywt_iswt2() -> None:
+    """The Fourier-domain synthesis equals the toolbox's route (expand each band, undo its shift,
+    pywt.iswt2) on arbitrary bands, not only on the decomposition's own."""
+    rng = np.random.default_rng(5)
+    for wavelet in ("haar", "db2"):
+        image = rng.standard_normal((64, 96))
+        decomposition = undecimated_wavelet(image, scales=3, wavelet=wavelet)
+        bands = [rng.standard_normal(band.shape) for band in decomposition.bands]
+        levels = []
+        for j in range(4):
+            factor, shift = (2 ** (j - 1) if j > 1 else 1), 2**j
+            levels.append(tuple(np.roll(_fourier_expand(bands[3 * j + k], factor), (-shift, -shift), axis=(0, 1))
+                                for k in range(3)))
+        low = pywt.swt2(image, wavelet, level=4, trim_approx=True, norm=True)[0]
+        low_part = _fourier_expand(_fourier_shrink(low, 8), 8)
+        reference = pywt.iswt2([low_part] + levels[::-1], wavelet, norm=True)
+        assert np.allclose(decomposition.reconstruct(bands), reference, atol=1e-10)
+
+
+@pytest.mark.skipif(not compiled_estimate_available(), reason="the compiled BLS-GSM kernel was not built")
+@pytest.mark.parametrize("parent", [True, False])
+def test_compiled_kernel_equals_numpy(parent: bool, monkeypatch) -> None:
+    """The fused kernel (neighbourhoods read in place, rows of any length) gives numpy's estimate
+    and covariance to rounding, and so does the whole subband."""
+    rng = np.random.default_rng(6)
+    band = rng.standard_normal((23, 37)) * rng.lognormal(0, 1, (23, 37))
+    father = rng.standard_normal((23, 37)) if parent else None
+    n = 9 + parent
+    c_u = np.cov(rng.standard_normal((n, 4 * n)))
+    c_w = 0.3 * np.cov(rng.standard_normal((n, 4 * n)))
+    posterior = GSMPosterior(c_u, c_w, 4, ZGrid())
+    y = neighbourhoods(band, father, (3, 3))
+    np.testing.assert_allclose(posterior.estimate_band(band, father, (3, 3)), posterior.estimate_numpy(y),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(posterior.estimate(y), posterior.estimate_numpy(y), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(neighbourhood_covariance(band, father, (3, 3)), y @ y.T / y.shape[1], rtol=1e-12)
+    compiled = bls_gsm_band(band, father, c_w, (3, 3), ZGrid())
+    monkeypatch.setattr(_gsm_estimator, "compiled_estimate_available", lambda: False)
+    np.testing.assert_allclose(compiled, bls_gsm_band(band, father, c_w, (3, 3), ZGrid()), rtol=1e-10, atol=1e-12)
 
 
 def test_fourier_resampling() -> None:
