@@ -81,9 +81,11 @@ class JobSpec:
         return options_hash(self.dataset, {**self.dataset_options, "__crop__": self.crop})
 
 
-def run_job(spec: JobSpec, store: ResultStore, job_label: str = "") -> list[Row]:
-    """Evaluate every image of the job; the rows (new or found in the store), in image order."""
-    method = get_method(spec.method, **spec.method_options)
+def run_job(spec: JobSpec, store: ResultStore, job_label: str = "", method: Denoiser | None = None) -> list[Row]:
+    """Evaluate every image of the job; the rows (new or found in the store), in image order.
+    `method`, if given, is used instead of building `spec.method` from the registry."""
+    if method is None:
+        method = get_method(spec.method, **spec.method_options)
     _check_sigma(spec.sigma, method, spec.method)
     dataset = get_dataset(spec.dataset, **spec.dataset_options)
     image_ids = list(dataset.ids())
@@ -124,8 +126,7 @@ def method_fingerprint(method: Denoiser, sigma: float | None) -> str:
 def evaluate_image(spec: JobSpec, method: Denoiser, dataset: Dataset, image_id: str, fingerprint: str = "") -> Row:
     """Denoise one image under the protocol and score it; a method failure becomes a failed row."""
     assert spec.sigma is not None  # checked by run_job
-    clean = centre_crop(dataset.load(image_id), spec.crop)
-    noisy = noisy_version(clean, dataset.name, image_id, spec.sigma, spec.seed)
+    clean, noisy = protocol_images(spec, dataset, image_id)
     row = _row_identity(spec, image_id, fingerprint) | {"height": clean.shape[0], "width": clean.shape[1]}
     start = time.perf_counter()
     try:
@@ -139,6 +140,13 @@ def evaluate_image(spec: JobSpec, method: Denoiser, dataset: Dataset, image_id: 
                       "seconds": time.perf_counter() - start, "finished_at": _now()}
     return row | {"status": OK, "error": "", "psnr": psnr(clean, estimate),
                   "ssim": ssim(clean, estimate), "seconds": seconds, "finished_at": _now()}
+
+
+def protocol_images(spec: JobSpec, dataset: Dataset, image_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """The clean image and the noisy input every method gets for this image in this job."""
+    assert spec.sigma is not None
+    clean = centre_crop(dataset.load(image_id), spec.crop)
+    return clean, noisy_version(clean, dataset.name, image_id, spec.sigma, spec.seed)
 
 
 def centre_crop(image: np.ndarray, size: int | None) -> np.ndarray:
