@@ -68,10 +68,8 @@ def main() -> None:
             raise BenchError(errors[0])
     except BenchError as error:
         _fail(str(error))
-    except MissingConfigException as error:
-        _fail(_missing_config_message(error))
     except (HydraException, OmegaConfBaseException) as error:
-        _fail(_one_line(error))
+        _fail(hydra_error_message(error))
     except KeyboardInterrupt:
         print("interrupted: finished rows are in the results store; run the same command to resume",
               file=sys.stderr)
@@ -81,6 +79,13 @@ def main() -> None:
 def _fail(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
     sys.exit(USAGE_ERROR)
+
+
+def hydra_error_message(error: HydraException | OmegaConfBaseException) -> str:
+    """One line for an error in the user's overrides (also used by `bench.evaluate`)."""
+    if isinstance(error, MissingConfigException):
+        return _missing_config_message(error)
+    return _one_line(error)
 
 
 def _missing_config_message(error: MissingConfigException) -> str:

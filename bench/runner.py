@@ -209,6 +209,8 @@ def _plain_dict(node: Any, name: str) -> dict[str, Any]:
     except (MissingMandatoryValue, InterpolationToMissingValueError) as error:
         found = re.search(r"Missing mandatory value: (\S+)", str(error))
         key = found.group(1) if found else error.full_key
+        if key in node.keys() and OmegaConf.is_missing(node, key):  # `???` in the options themselves
+            key = f"{name}.{key}"
         raise BenchError(f"missing value for {key}: set it on the command line, e.g. {key}=...") from None
 
 

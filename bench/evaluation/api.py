@@ -24,7 +24,9 @@ import pandas as pd
 from hydra import compose, initialize_config_module
 from hydra.errors import HydraException
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
+from bench.__main__ import hydra_error_message
 from bench.errors import BenchError
 from bench.leaderboard import labelled, leaderboard
 from bench.plugins import load_plugins, prepare_config
@@ -109,8 +111,8 @@ def _compose(overrides: list[str]) -> DictConfig:
     try:
         with initialize_config_module(config_module="bench.conf", version_base="1.3"):
             return compose(config_name="config", overrides=overrides)
-    except HydraException as error:
-        raise BenchError(" ".join(str(error).split("Config search path:")[0].split())) from None
+    except (HydraException, OmegaConfBaseException) as error:
+        raise BenchError(hydra_error_message(error)) from None
 
 
 def _null(value: Any) -> str:
