@@ -27,6 +27,7 @@ wall=$(( $(date +%s) - start ))
 reuse=${REUSE_ROWS:-}
 python -m bench.leaderboard "$sweep" $reuse --out "$out"
 python -m bench.figures psnr-vs-sigma "$out/leaderboard.csv" --out "$out/figures/psnr_vs_sigma.png"
+python -m bench.figures difference "$out" --out "$out/figures/difference_to_reference.png"
 python -m bench.figures compare --image test003 --sigma 50 --out "$out/figures/comparison_sigma50.png"
 python -m bench.filters cnblind --out "$out/figures/cnblind_filters.png"
 cat > "$out/RUN.md" <<TXT
@@ -35,6 +36,7 @@ cat > "$out/RUN.md" <<TXT
     ${command[*]}
     python -m bench.leaderboard $sweep $reuse --out $out
     python -m bench.figures psnr-vs-sigma $out/leaderboard.csv --out $out/figures/psnr_vs_sigma.png
+    python -m bench.figures difference $out --out $out/figures/difference_to_reference.png
     python -m bench.figures compare --image test003 --sigma 50 --out $out/figures/comparison_sigma50.png
     python -m bench.filters cnblind --out $out/figures/cnblind_filters.png
 
