@@ -3,6 +3,8 @@
 A sample is an output patch P×P of clean pixels (the target, on [0, 1]) and the noisy input window
 around it, larger by the network's margin on each side. Windows that reach past the image border
 see the border code −1 there, exactly as at test time, so the network learns the border too.
+The noise model (bench.protocol.NOISE_MODELS) degrades the pixels inside the image exactly as
+the benchmark degrades its test images: `clipped` inputs stay in [0, 1], the border code is kept.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ import torch
 import torch.nn.functional as F
 
 from bench.methods._convnet import BORDER_VALUE
+from bench.protocol import DEFAULT_NOISE, apply_noise_model, validate_noise_model
 
 
 class PatchSampler:
     """Draws (noisy input, clean target) batches; all randomness comes from one torch.Generator."""
 
-    def __init__(self, images: list[np.ndarray], margin: int, seed: int) -> None:
+    def __init__(self, images: list[np.ndarray], margin: int, seed: int, noise: str = DEFAULT_NOISE) -> None:
         self.margin = margin
+        self.noise = validate_noise_model(noise)
         self.generator = torch.Generator().manual_seed(seed)
         self._padded = []
         self._masks = []
@@ -63,6 +67,6 @@ class PatchSampler:
         batch = torch.stack(inputs)  # (B, 2, window, window): clean-or-border, inside mask
         clean, inside = batch[:, :1], batch[:, 1:]
         noise = torch.randn(clean.shape, generator=self.generator) * (sigmas.view(-1, 1, 1, 1) / 255.0)
-        noisy = clean + noise * inside
+        noisy = torch.where(inside > 0, apply_noise_model(clean + noise, self.noise, peak=1.0), clean)
         targets = clean[:, :, m : m + patch, m : m + patch]
         return noisy, targets.contiguous()

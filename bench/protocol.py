@@ -1,20 +1,35 @@
 """The evaluation protocol every method is held to (DESIGN.md, "The protocol").
 
 Grayscale by averaging R, G, B (the paper's rule); additive Gaussian noise on the 0–255 scale,
-neither clipped nor quantised, drawn from a generator seeded by (dataset, image id, σ, seed) so
-every method sees the very same noisy image; PSNR = 20·log10(255 / RMSE) on the float output.
+drawn from a generator seeded by (dataset, image id, σ, seed) so every method sees the very same
+noisy image; PSNR = 20·log10(255 / RMSE) on the float output.
+
+The noise model says what becomes of clean + σn (see NOISE_MODELS): the modern literature leaves
+it as it is (`gaussian`); Jain & Seung appear to have clipped it to [0, 255] (`clipped`); a camera
+or a PNG also rounds it (`quantized`). All three start from the same n, so they pair.
 """
 
 from __future__ import annotations
 
 import hashlib
+from typing import TypeVar
 
 import numpy as np
 from skimage.metrics import structural_similarity
 
 from bench.errors import BenchError
 
+ArrayT = TypeVar("ArrayT")  # numpy.ndarray or torch.Tensor
+
 PEAK = 255.0
+LEVELS = 255  # grey levels above 0 of an 8-bit image
+
+NOISE_MODELS = {
+    "gaussian": "y = x + σn: neither clipped nor quantised (the modern literature's protocol)",
+    "clipped": "y = clip(x + σn, 0, 255): the paper's protocol (its σ=50 example is noisy at 14.96 dB)",
+    "quantized": "y = round(clip(x + σn, 0, 255)): an 8-bit noisy image, as a camera or a PNG stores it",
+}
+DEFAULT_NOISE = "gaussian"
 
 
 def to_grayscale(image: np.ndarray) -> np.ndarray:
@@ -42,9 +57,33 @@ def add_noise(clean: np.ndarray, sigma: float, rng_seed: int) -> np.ndarray:
     return clean + sigma * rng.standard_normal(clean.shape)
 
 
-def noisy_version(clean: np.ndarray, dataset: str, image_id: str, sigma: float, seed: int) -> np.ndarray:
-    """The noisy input every method gets for this (dataset, image, σ, seed)."""
-    return add_noise(clean, sigma, noise_seed(dataset, image_id, sigma, seed))
+def validate_noise_model(noise: str) -> str:
+    """The name itself, or a BenchError listing the known noise models."""
+    if noise not in NOISE_MODELS:
+        raise BenchError(f"unknown noise model {noise!r}; available: {', '.join(NOISE_MODELS)}")
+    return noise
+
+
+def apply_noise_model(noisy: ArrayT, noise: str, peak: float = PEAK) -> ArrayT:
+    """What the noise model makes of x + σn, on a scale whose white is `peak` (255 here, 1 for
+    the convnets' training patches). Works on numpy arrays and torch tensors alike, so training
+    and evaluation degrade their inputs by the very same rule."""
+    validate_noise_model(noise)
+    if noise == "gaussian":
+        return noisy
+    clipped = noisy.clip(0.0, peak)
+    if noise == "clipped":
+        return clipped
+    return (clipped * (LEVELS / peak)).round() * (peak / LEVELS)
+
+
+def noisy_version(
+    clean: np.ndarray, dataset: str, image_id: str, sigma: float, seed: int, noise: str = DEFAULT_NOISE
+) -> np.ndarray:
+    """The noisy input every method gets for this (dataset, image, σ, seed) under `noise`: one
+    underlying draw n for every noise model, so results under different models pair."""
+    gaussian = add_noise(clean, sigma, noise_seed(dataset, image_id, sigma, seed))
+    return apply_noise_model(gaussian, noise)
 
 
 def psnr(clean: np.ndarray, estimate: np.ndarray) -> float:

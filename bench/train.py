@@ -1,6 +1,8 @@
 """Train CN1, CN2 or CNBlind from clean images: `python -m bench.train model=cn2 sigma=50`.
 
-Noise is synthesised on the fly (bench.patches). The run checkpoints every `checkpoint_every_s`
+Noise is synthesised on the fly (bench.patches) under the benchmark's noise models: `noise=clipped`
+trains a network for the paper's clipped protocol (`python -m bench.train model=cn2 sigma=50
+noise=clipped init_from=cn2_sigma50`). The run checkpoints every `checkpoint_every_s`
 seconds and on interruption, and the same command resumes from the checkpoint; given a seed the
 run is deterministic (on a CPU; cuDNN's fastest GPU kernels are not bit-reproducible).
 `device=cuda` trains on a GPU with the same code. When it finishes it exports the weights, with a
@@ -28,7 +30,7 @@ from bench.errors import BenchError
 from bench.methods._convnet import KERNEL, Architecture, DenoisingConvNet, denoise_with, load_weights, save_weights
 from bench.methods.convnets import MODEL_SPECS, WEIGHTS_DIR, ModelSpec, weight_file
 from bench.patches import PatchSampler
-from bench.protocol import noisy_version, psnr
+from bench.protocol import DEFAULT_NOISE, noisy_version, psnr, validate_noise_model
 from bench.provenance import command_line
 from bench.training_sets import TRAINING_SETS, load_training_images, recorded_files
 
@@ -128,6 +130,7 @@ def start_from_parent(cfg: DictConfig, spec: ModelSpec, depth: int) -> tuple[Den
         "sha256": record["sha256"],
         "model": record.get("model"),
         "sigma": record.get("sigma"),
+        "noise": record.get("noise", DEFAULT_NOISE),
         "validation_psnr_db": record.get("validation_psnr_db"),
         "wall_time_s": record.get("wall_time_s"),
         "lineage_wall_time_s": lineage_wall_time_s(record),
@@ -181,10 +184,10 @@ def set_learning_rate(optimizer: torch.optim.Optimizer, recipe: DictConfig, step
 class Validator:
     """Mean PSNR on the held-out crops with fixed noise (several σ for the blind model)."""
 
-    def __init__(self, sigmas: tuple[float, ...], seed: int) -> None:
+    def __init__(self, sigmas: tuple[float, ...], seed: int, noise: str) -> None:
         ids = TRAINING_SETS["validation"]
         self.pairs = [
-            (clean, noisy_version(clean, "train400", image_id, sigma, seed))
+            (clean, noisy_version(clean, "train400", image_id, sigma, seed, noise))
             for image_id, clean in zip(ids, load_training_images("validation"))
             for sigma in sigmas
         ]
@@ -223,7 +226,8 @@ def train(cfg: DictConfig) -> Path | None:
     depths = stage_depths(spec, recipe.layerwise)
     total_steps = steps_per_stage(recipe, sum(image.size for image in images))
     checkpoint_path = Path(cfg.checkpoint_dir) / "last.pt"
-    validator = Validator(VALIDATION_SIGMAS_BLIND if spec.blind else (float(cfg.sigma),), cfg.seed)
+    noise = validate_noise_model(cfg.noise)
+    validator = Validator(VALIDATION_SIGMAS_BLIND if spec.blind else (float(cfg.sigma),), cfg.seed, noise)
 
     if checkpoint_path.is_file():
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
@@ -251,7 +255,7 @@ def train(cfg: DictConfig) -> Path | None:
             state = None
         net = net.to(device, memory_format=torch.channels_last)  # ~3× faster convolutions on a CPU
         optimizer = make_optimizer(net, recipe, depth)
-        sampler = PatchSampler(images, net.arch.margin, cfg.seed + stage)
+        sampler = PatchSampler(images, net.arch.margin, cfg.seed + stage, noise)
         if state is not None:
             optimizer.load_state_dict(state["optimizer"])
             sampler.generator.set_state(state["generator"])
@@ -265,7 +269,7 @@ def train(cfg: DictConfig) -> Path | None:
     if not cfg.export:
         return None
     weights_dir = Path(cfg.weights_dir) if cfg.weights_dir else WEIGHTS_DIR
-    target = weight_file(cfg.model, None if spec.blind else float(cfg.sigma), recipe.name, weights_dir)
+    target = weight_file(cfg.model, None if spec.blind else float(cfg.sigma), recipe.name, weights_dir, noise)
     record = export_record(cfg, spec, progress, total_steps, final_psnr, machine_description(cfg, device))
     save_weights(net, target, record)
     print(f"validation PSNR {final_psnr:.2f} dB; weights written to {target}")
@@ -334,6 +338,7 @@ def export_record(
         "model": cfg.model,
         "sigma": None if spec.blind else float(cfg.sigma),
         "sigma_range": [0, cfg.sigma_max] if spec.blind else None,
+        "noise": cfg.noise,
         "recipe": OmegaConf.to_container(cfg.recipe),
         "seed": cfg.seed,
         "steps_per_stage": total_steps,

@@ -14,7 +14,7 @@ import numpy as np
 
 from bench.errors import BenchError
 from bench.methods._convnet import DenoisingConvNet, denoise_with, load_weights, weight_record
-from bench.protocol import validate_image, validate_sigma
+from bench.protocol import DEFAULT_NOISE, validate_image, validate_noise_model, validate_sigma
 from bench.registry import register_method
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -37,11 +37,14 @@ MODEL_SPECS = {
 }
 
 
-def weight_file(model: str, sigma: float | None, recipe: str, weights_dir: Path = WEIGHTS_DIR) -> Path:
-    """Where the weights of (model, σ, recipe) live; the modern recipe's files carry no suffix."""
+def weight_file(
+    model: str, sigma: float | None, recipe: str, weights_dir: Path = WEIGHTS_DIR, noise: str = DEFAULT_NOISE
+) -> Path:
+    """Where the weights of (model, σ, recipe, noise model trained for) live; the modern recipe and
+    the gaussian noise model add no suffix (`cn2_sigma50.pt`, `cn2_sigma50_clipped.pt`)."""
     stem = model if MODEL_SPECS[model].blind else f"{model}_sigma{sigma:g}"
-    suffix = "" if recipe == "modern" else f"_{recipe}"
-    return weights_dir / f"{stem}{suffix}.pt"
+    suffixes = [part for part, default in ((recipe, "modern"), (noise, DEFAULT_NOISE)) if part != default]
+    return weights_dir / ("_".join([stem, *suffixes]) + ".pt")
 
 
 class ConvNetMethod:

@@ -14,12 +14,17 @@ EXTRA=("$@")
 queue() {
   for job in "$@"; do
     IFS=: read -r model sigma steps lr parent <<< "$job"
-    python -m bench.train model="$model" sigma="$sigma" recipe.steps="$steps" recipe.lr="$lr" \
+    nice -n "${NICE:-0}" python -m bench.train model="$model" sigma="$sigma" recipe.steps="$steps" recipe.lr="$lr" \
       recipe.output_lr="$lr" init_from="${parent:-null}" threads=1 validate_every=1000 "${EXTRA[@]}"
   done
 }
-queue cn2:25:25000:2e-3:cn2_sigma25 cn2:50:25000:2e-3:cn2_sigma50 cn2:100:30000:3e-3:cn2_sigma50 \
-      cnblind:0:35000:2e-3:cnblind > logs/train_queue_a.log 2>&1 &
-queue cn1:25:45000:5e-3 cn1:50:35000:3e-3:cn1_sigma25 cn1:100:35000:3e-3:cn1_sigma50 \
-      > logs/train_queue_b.log 2>&1 &
+# QUEUE_A / QUEUE_B replace the job lists and LOG_PREFIX the logs' names (scripts/train_clipped.sh).
+# shellcheck disable=SC2206  # split the job lists on whitespace
+queue_a=(${QUEUE_A:-cn2:25:25000:2e-3:cn2_sigma25 cn2:50:25000:2e-3:cn2_sigma50 cn2:100:30000:3e-3:cn2_sigma50
+                    cnblind:0:35000:2e-3:cnblind})
+# shellcheck disable=SC2206
+queue_b=(${QUEUE_B:-cn1:25:45000:5e-3 cn1:50:35000:3e-3:cn1_sigma25 cn1:100:35000:3e-3:cn1_sigma50})
+log=logs/${LOG_PREFIX:-train_queue}
+queue "${queue_a[@]}" > "${log}_a.log" 2>&1 &
+queue "${queue_b[@]}" > "${log}_b.log" 2>&1 &
 wait
