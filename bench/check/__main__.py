@@ -63,8 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         name = resolve_target(args.target, args.plugins)
-        options = {**factory_defaults(METHODS.factory(name)), **parse_options(args.option)}
-        method = get_method(name, **parse_options(args.option))
+        given = parse_options(args.option)
+        method = get_method(name, **given)
+        options = {**factory_defaults(METHODS.factory(name)), **given}
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

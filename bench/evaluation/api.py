@@ -30,11 +30,11 @@ from bench.__main__ import hydra_error_message
 from bench.errors import BenchError
 from bench.leaderboard import labelled, leaderboard
 from bench.plugins import load_plugins, prepare_config
+from bench.protocol import DEFAULT_NOISE
 from bench.registry import Denoiser
 from bench.runner import JobSpec, run_job
 from bench.store import ResultStore, Row
 
-DEFAULT_NOISE = "gaussian"
 MethodLike = str | Denoiser | Callable[[np.ndarray, float | None], np.ndarray]
 
 
