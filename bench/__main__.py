@@ -2,8 +2,8 @@
 
 A Hydra app: `conf/config.yaml` (installed as `bench.conf`) picks a method, a dataset, σ and a
 seed (a registered method or dataset without a YAML file gets a config node from its factory's
-signature, `bench.plugins`); `-m` sweeps comma-separated values; `hydra/launcher=joblib|submitit_local|submitit_slurm`
-runs the jobs in parallel or on a cluster with no code change. Each job evaluates its images into
+signature, see `bench.plugins`); `-m` sweeps comma-separated values;
+`hydra/launcher=joblib|submitit_local|submitit_slurm` runs the jobs in parallel or on a cluster with no code change. Each job evaluates its images into
 the results store and leaves its rows in its Hydra folder; `bench.callbacks` then writes the
 leaderboard into the run or sweep folder.
 

@@ -2,9 +2,10 @@
 
 Callbacks run in the launching process while jobs may run elsewhere (joblib workers, submitit
 on SLURM), so the report is built from the files the jobs left in the run or sweep folder (see
-`bench.jobfiles`): a multirun's report covers every job of the sweep, and so does its `report.html`. Jobs that could not run are
-reported after the leaderboard of the ones that did: Hydra turns exceptions raised in callbacks
-into warnings, so their error lines are handed to `bench.__main__.main` via `failed_jobs()`."""
+`bench.jobfiles`): a multirun's leaderboard and `report.html` cover every job of the sweep. Jobs
+that could not run are reported after the leaderboard of the ones that did: Hydra turns
+exceptions raised in callbacks into warnings, so their error lines are handed to
+`bench.__main__.main` via `failed_jobs()`."""
 
 from __future__ import annotations
 
@@ -64,7 +65,8 @@ def report(folder: Path, started: float, gallery_images: int = 1) -> None:
             board = write_report(rows, folder, info)
             (folder / "run_info.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
             print_summary(board, folder)
-            print(f"report: {write_html_report(rows, folder / 'report.html', info, gallery_images=gallery_images)}")
+            page = write_html_report(rows, folder / "report.html", info, gallery_images=gallery_images)
+            print(f"report: {page}")
     except BenchError as error:
         _failed_jobs.append(f"no leaderboard written in {folder}: {error}")
 

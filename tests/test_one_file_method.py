@@ -54,12 +54,13 @@ def test_the_readme_example_runs_as_written(tmp_path) -> None:
 
 
 @pytest.fixture
-def check(capsys, monkeypatch):
-    """`python -m bench.check ARGS` in this process (the tests' plugins importable): (status, lines)."""
-    monkeypatch.syspath_prepend(str(TEST_PLUGINS))
+def check(capsys):
+    """`python -m bench.check ARGS --plugins <the tests' plugins file>` in this process: (status, lines).
+    (As a file, like tests/test_runner.py: importing it under a second module name would register
+    its methods twice.)"""
 
     def run_check(*args: str) -> tuple[int, list[str]]:
-        status = check_main([*args, "--plugins", "bench_test_plugins"])
+        status = check_main([*args, "--plugins", str(TEST_PLUGINS / "bench_test_plugins.py")])
         captured = capsys.readouterr()
         return status, (captured.out + captured.err).splitlines()
 
@@ -127,3 +128,18 @@ def test_a_dataset_needs_no_yaml_and_a_yaml_file_still_wins(bench_cli) -> None:
     missing = bench_cli("plugins=[tiles.py]", "dataset=tiles", "method=noisy")
     assert missing.returncode == 2 and missing.stderr.strip().splitlines()[-1] == (
         "error: missing value for dataset.options.level: set it on the command line, e.g. dataset.options.level=...")
+
+
+def test_an_entry_point_method_gets_a_config_node_too(monkeypatch) -> None:
+    from importlib.metadata import EntryPoint
+
+    from hydra.core.config_store import ConfigStore
+
+    from bench import plugins, registry
+
+    installed = [EntryPoint("ep_tv", "bench.methods.baselines:tv", "bench.methods")]
+    monkeypatch.setattr(registry, "entry_points", lambda group: installed if group == "bench.methods" else [])
+    monkeypatch.setattr(plugins, "METHODS", registry.Registry("method", "bench.methods", "bench.methods"))
+    plugins.register_config_nodes()
+    node = ConfigStore.instance().load("method/ep_tv.yaml").node
+    assert node == {"name": "ep_tv", "options": {"weight_per_sigma": 1.0}}

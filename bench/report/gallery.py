@@ -38,7 +38,8 @@ class GalleryItem:
     title: str
     panels: list[Panel]
     zoom: tuple[int, int, int]  # top, left, size
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "method: why"
+    unchanged: list[str] = field(default_factory=list)  # methods that returned the noisy input
 
 
 def gallery(rows: Sequence[Row], images: int | Sequence[str] = 1, sigma: float | None = None) -> list[GalleryItem]:
@@ -58,12 +59,15 @@ def gallery(rows: Sequence[Row], images: int | Sequence[str] = 1, sigma: float |
 
 
 def _item(frame: pd.DataFrame, image_id: str) -> GalleryItem:
-    methods = frame.drop_duplicates("method").sort_values("psnr", ascending=False)
+    on_image = frame[frame.image_id == image_id].set_index("method").psnr
+    methods = frame.drop_duplicates("method")  # one job per method; best on this image first
+    methods = methods.iloc[np.argsort(-methods.method.map(on_image).fillna(-np.inf).to_numpy(), kind="stable")]
     first = _spec(methods.iloc[0])
     dataset = get_dataset(first.dataset, **first.dataset_options)
     clean, noisy = protocol_images(first, dataset, image_id)
     panels = [Panel("clean", clean), Panel(f"noisy {psnr(clean, noisy):.2f} dB", noisy)]
-    skipped = []
+    skipped: list[str] = []
+    unchanged: list[str] = []  # the identity (`noisy`): its panel would repeat the noisy one
     for _, row in methods.iterrows():
         spec = _spec(row)
         try:
@@ -74,12 +78,15 @@ def _item(frame: pd.DataFrame, image_id: str) -> GalleryItem:
         except Exception as error:  # noqa: BLE001 — the gallery shows what runs, and names the rest
             skipped.append(f"{row.method}: {type(error).__name__}: {' '.join(str(error).split())}")
             continue
-        panels.append(Panel(f"{row.method} {psnr(clean, output):.2f} dB", output))
+        if np.array_equal(output, noisy):
+            unchanged.append(row.method)
+        else:
+            panels.append(Panel(f"{row.method} {psnr(clean, output):.2f} dB", output))
     height, width = clean.shape
     size = max(min(height, width) // 4, 1)
     crop = "" if first.crop is None else f", crop {first.crop}"
     title = f"{methods.iloc[0].dataset} {image_id}, σ = {first.sigma:g}, seed {first.seed}{crop}"
-    return GalleryItem(title, panels, (height // 3, width // 3, size), skipped)
+    return GalleryItem(title, panels, (height // 3, width // 3, size), skipped, unchanged)
 
 
 def _spec(row: pd.Series) -> JobSpec:

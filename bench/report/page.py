@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from bench.errors import BenchError
 from bench.figures import difference_figure, plt
 from bench.leaderboard import GROUP, labelled, leaderboard, paired_differences
 from bench.report.gallery import GalleryItem, gallery
@@ -31,6 +32,7 @@ from bench.store import FAILED, OK, Row
 
 SIGNIFICANT = 0.05
 ZOOM_PIXELS = 160  # the zoomed crops are shown this wide
+MIN_IMAGE_PIXELS = 192  # smaller images (crops) are enlarged to this width
 
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em auto; max-width: 1200px; padding: 0 1em; color: #222; }
@@ -94,7 +96,7 @@ def write_html_report(rows: Sequence[Row], out: Path, info: Mapping[str, Any], r
         f"<h2>PSNR − reference, per σ</h2>\n{_differences(board, paired, tags, reference)}",
         f"<h2>Paired differences</h2>\n{_matrices(board, paired)}",
         f"<h2>PSNR per image</h2>\n{_per_image(frame)}",
-        f"<h2>Gallery</h2>\n{_gallery(gallery(rows, gallery_images, gallery_sigma))}",
+        f"<h2>Gallery</h2>\n{_gallery_section(rows, gallery_images, gallery_sigma)}",
     ]
     failures = frame[frame.status == FAILED]
     if len(failures):
@@ -201,6 +203,14 @@ def _per_image(frame: pd.DataFrame) -> str:
             "<p class=\"note\">PSNR (dB) of each image, averaged over seeds.</p>")
 
 
+def _gallery_section(rows: Sequence[Row], images: int | Sequence[str], sigma: float | None) -> str:
+    """The gallery, or why there is none (a dataset that cannot be read here any more, say)."""
+    try:
+        return _gallery(gallery(rows, images, sigma))
+    except BenchError as error:
+        return f"<p class=\"note\">(no gallery: {escape(str(error))})</p>"
+
+
 def _gallery(items: list[GalleryItem]) -> str:
     if not items:
         return "<p class=\"note\">(no gallery: no finished rows, or gallery_images = 0)</p>"
@@ -211,13 +221,16 @@ def _gallery(items: list[GalleryItem]) -> str:
         for panel in item.panels:
             zoomed = panel.image[top : top + size, left : left + size]
             figures.append(
-                f"<figure><img alt=\"{escape(panel.caption)}\" src=\"{_png(panel.image)}\">"
+                f"<figure><img alt=\"{escape(panel.caption)}\" src=\"{_png(panel.image)}\" "
+                f"width=\"{max(panel.image.shape[1], MIN_IMAGE_PIXELS)}\">"
                 f"<img alt=\"{escape(panel.caption)} zoomed\" src=\"{_png(zoomed, ZOOM_PIXELS)}\">"
                 f"<figcaption>{escape(panel.caption)}</figcaption></figure>")
         skipped = "".join(f"<li>{escape(text)}</li>" for text in item.skipped)
+        unchanged = (f"<p class=\"note\">Returned the noisy input unchanged, not shown again: "
+                     f"{escape(', '.join(item.unchanged))}.</p>" if item.unchanged else "")
         parts.append(f"<h3>{escape(item.title)}</h3><div class=\"gallery\">{''.join(figures)}</div>"
                      f"<p class=\"note\">Below each image: rows {top}–{top + size}, columns {left}–{left + size}, "
-                     f"enlarged. Values outside 0–255 are clipped for display only.</p>" +
+                     f"enlarged. Values outside 0–255 are clipped for display only.</p>" + unchanged +
                      (f"<p class=\"note\">Skipped:</p><ul class=\"note\">{skipped}</ul>" if skipped else ""))
     return "\n".join(parts)
 
