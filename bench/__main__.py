@@ -1,8 +1,9 @@
 """The command line: `python -m bench [-m] key=value ...` (also installed as `denoise-bench`).
 
 A Hydra app: `conf/config.yaml` (installed as `bench.conf`) picks a method, a dataset, σ and a
-seed; `-m` sweeps comma-separated values; `hydra/launcher=joblib|submitit_local|submitit_slurm`
-runs the jobs in parallel or on a cluster with no code change. Each job evaluates its images into
+seed (a registered method or dataset without a YAML file gets a config node from its factory's
+signature, see `bench.plugins`); `-m` sweeps comma-separated values;
+`hydra/launcher=joblib|submitit_local|submitit_slurm` runs the jobs in parallel or on a cluster with no code change. Each job evaluates its images into
 the results store and leaves its rows in its Hydra folder; `bench.callbacks` then writes the
 leaderboard into the run or sweep folder.
 
@@ -27,7 +28,7 @@ from omegaconf.errors import OmegaConfBaseException
 from bench.callbacks import failed_jobs
 from bench.errors import BenchError
 from bench.jobfiles import write_job_error, write_job_rows
-from bench.plugins import load_plugins
+from bench.plugins import load_plugins, prepare_config
 from bench.runner import JobSpec, run_job
 from bench.store import ResultStore
 
@@ -57,6 +58,7 @@ def main() -> None:
     """Console entry point: run the Hydra app, turning input errors into one line and exit 2."""
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let errors reach us instead of Hydra's traceback printer
     try:
+        prepare_config(sys.argv[1:])  # plugins and config nodes must exist before Hydra composes
         run()
         errors = failed_jobs()
         if len(errors) > 1:
@@ -66,10 +68,8 @@ def main() -> None:
             raise BenchError(errors[0])
     except BenchError as error:
         _fail(str(error))
-    except MissingConfigException as error:
-        _fail(_missing_config_message(error))
     except (HydraException, OmegaConfBaseException) as error:
-        _fail(_one_line(error))
+        _fail(hydra_error_message(error))
     except KeyboardInterrupt:
         print("interrupted: finished rows are in the results store; run the same command to resume",
               file=sys.stderr)
@@ -79,6 +79,13 @@ def main() -> None:
 def _fail(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
     sys.exit(USAGE_ERROR)
+
+
+def hydra_error_message(error: HydraException | OmegaConfBaseException) -> str:
+    """One line for an error in the user's overrides (also used by `bench.evaluate`)."""
+    if isinstance(error, MissingConfigException):
+        return _missing_config_message(error)
+    return _one_line(error)
 
 
 def _missing_config_message(error: MissingConfigException) -> str:

@@ -2,9 +2,10 @@
 
 Callbacks run in the launching process while jobs may run elsewhere (joblib workers, submitit
 on SLURM), so the report is built from the files the jobs left in the run or sweep folder (see
-`bench.jobfiles`): a multirun's report covers every job of the sweep. Jobs that could not run are
-reported after the leaderboard of the ones that did: Hydra turns exceptions raised in callbacks
-into warnings, so their error lines are handed to `bench.__main__.main` via `failed_jobs()`."""
+`bench.jobfiles`): a multirun's leaderboard and `report.html` cover every job of the sweep. Jobs
+that could not run are reported after the leaderboard of the ones that did: Hydra turns
+exceptions raised in callbacks into warnings, so their error lines are handed to
+`bench.__main__.main` via `failed_jobs()`."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from bench.errors import BenchError
 from bench.jobfiles import read_job_errors
 from bench.leaderboard import collect_rows, print_summary, write_report
 from bench.provenance import command_line, git_commit, package_version
+from bench.report.page import write_html_report
 
 _failed_jobs: list[str] = []
 
@@ -33,8 +35,12 @@ def failed_jobs() -> list[str]:
 
 
 class LeaderboardCallback(Callback):
-    def __init__(self) -> None:
+    """`gallery_images` (config `hydra.callbacks.leaderboard.gallery_images`): how many images the
+    report's gallery re-runs the methods on; 0 for none."""
+
+    def __init__(self, gallery_images: int = 1) -> None:
         self._started = time.time()
+        self._gallery_images = gallery_images
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._started = time.time()
@@ -43,14 +49,14 @@ class LeaderboardCallback(Callback):
         self._started = time.time()
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
-        report(Path(config.hydra.runtime.output_dir), self._started)
+        report(Path(config.hydra.runtime.output_dir), self._started, self._gallery_images)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        report(Path(str(config.hydra.sweep.dir)), self._started)
+        report(Path(str(config.hydra.sweep.dir)), self._started, self._gallery_images)
 
 
-def report(folder: Path, started: float) -> None:
-    """Leaderboard files and run_info.json in `folder`; failed jobs are remembered."""
+def report(folder: Path, started: float, gallery_images: int = 1) -> None:
+    """Leaderboard files, report.html and run_info.json in `folder`; failed jobs are remembered."""
     _failed_jobs.extend(read_job_errors(folder))
     try:
         rows = collect_rows([folder]) if folder.is_dir() else []
@@ -59,6 +65,8 @@ def report(folder: Path, started: float) -> None:
             board = write_report(rows, folder, info)
             (folder / "run_info.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
             print_summary(board, folder)
+            page = write_html_report(rows, folder / "report.html", info, gallery_images=gallery_images)
+            print(f"report: {page}")
     except BenchError as error:
         _failed_jobs.append(f"no leaderboard written in {folder}: {error}")
 

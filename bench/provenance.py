@@ -41,9 +41,16 @@ def command_line() -> str:
     """The command as the user typed it (`python -m bench ...` rather than a path to __main__.py)."""
     program = sys.argv[0]
     if program.endswith("__main__.py"):
-        program = f"python -m {Path(program).parent.name}"
+        program = f"python -m {_module_of(Path(program))}"
     elif program.endswith(".py") and Path(program).parent.name == "bench":
         program = f"python -m bench.{Path(program).stem}"
     else:
         program = Path(program).name
     return " ".join([program, *map(shlex.quote, sys.argv[1:])])
+
+
+def _module_of(main_file: Path) -> str:
+    """`…/bench/report/__main__.py` → `bench.report` (the innermost `bench` folder starts the name)."""
+    parts = main_file.parent.parts
+    start = len(parts) - 1 - parts[::-1].index("bench") if "bench" in parts else len(parts) - 1
+    return ".".join(parts[start:])

@@ -2,9 +2,9 @@
 
 Methods and datasets are plugins: every module in the `methods/` (`bench.methods`) and
 `datasets/` (`bench.datasets`) folders is imported on first lookup, and each registers its
-factories by name with the decorators below. Third-party packages register methods through the
-`bench.methods` entry-point group (the entry point names a factory), so adding a method never
-means editing this file.
+factories by name with the decorators below. Third-party packages register methods and datasets
+through the `bench.methods` and `bench.datasets` entry-point groups (the entry point names a
+factory), so adding a method never means editing this file.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class Registry:
 
 
 METHODS = Registry("method", "bench.methods", "bench.methods")
-DATASETS = Registry("dataset", "bench.datasets", None)
+DATASETS = Registry("dataset", "bench.datasets", "bench.datasets")
 
 register_method = METHODS.register
 register_dataset = DATASETS.register

@@ -94,9 +94,13 @@ class JobSpec:
         return options_hash(self.dataset, {**self.dataset_options, "__crop__": self.crop})
 
 
-def run_job(spec: JobSpec, store: ResultStore, job_label: str = "") -> list[Row]:
-    """Evaluate every image of the job; the rows (new or found in the store), in image order."""
-    method = make_method(spec.method, spec.method_options, spec.noise)
+def run_job(spec: JobSpec, store: ResultStore, job_label: str = "", method: Denoiser | None = None) -> list[Row]:
+    """Evaluate every image of the job; the rows (new or found in the store), in image order.
+    `method`, if given, is used instead of building `spec.method` from the registry."""
+    if method is None:
+        method = make_method(spec.method, spec.method_options, spec.noise)
+    else:
+        tell_noise_model(method, spec.noise)
     _check_sigma(spec.sigma, method, spec.method)
     dataset = get_dataset(spec.dataset, **spec.dataset_options)
     image_ids = list(dataset.ids())
@@ -132,10 +136,14 @@ def make_method(name: str, options: Mapping[str, Any], noise: str) -> Denoiser:
     """The method, told the job's noise model when it asks (`use_noise_model`, optional: e.g. the
     convnets pick the networks trained for it). Methods still see only the noisy image and σ."""
     method = get_method(name, **options)
+    tell_noise_model(method, noise)
+    return method
+
+
+def tell_noise_model(method: Denoiser, noise: str) -> None:
     use_noise_model = getattr(method, "use_noise_model", None)
     if callable(use_noise_model):
         use_noise_model(validate_noise_model(noise))
-    return method
 
 
 def method_fingerprint(method: Denoiser, sigma: float | None) -> str:
@@ -155,8 +163,7 @@ def weights_name(method: Denoiser, sigma: float | None) -> str:
 def evaluate_image(spec: JobSpec, method: Denoiser, dataset: Dataset, image_id: str, fingerprint: str = "") -> Row:
     """Denoise one image under the protocol and score it; a method failure becomes a failed row."""
     assert spec.sigma is not None  # checked by run_job
-    clean = centre_crop(dataset.load(image_id), spec.crop)
-    noisy = noisy_version(clean, dataset.name, image_id, spec.sigma, spec.seed, spec.noise)
+    clean, noisy = protocol_images(spec, dataset, image_id)
     row = _row_identity(spec, image_id, fingerprint) | {
         "height": clean.shape[0], "width": clean.shape[1], "weights": weights_name(method, spec.sigma)}
     start = time.perf_counter()
@@ -171,6 +178,13 @@ def evaluate_image(spec: JobSpec, method: Denoiser, dataset: Dataset, image_id: 
                       "seconds": time.perf_counter() - start, "finished_at": _now()}
     return row | {"status": OK, "error": "", "psnr": psnr(clean, estimate),
                   "ssim": ssim(clean, estimate), "seconds": seconds, "finished_at": _now()}
+
+
+def protocol_images(spec: JobSpec, dataset: Dataset, image_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """The clean image and the noisy input every method gets for this image in this job."""
+    assert spec.sigma is not None
+    clean = centre_crop(dataset.load(image_id), spec.crop)
+    return clean, noisy_version(clean, dataset.name, image_id, spec.sigma, spec.seed, spec.noise)
 
 
 def centre_crop(image: np.ndarray, size: int | None) -> np.ndarray:
@@ -234,6 +248,8 @@ def _plain_dict(node: Any, name: str) -> dict[str, Any]:
     except (MissingMandatoryValue, InterpolationToMissingValueError) as error:
         found = re.search(r"Missing mandatory value: (\S+)", str(error))
         key = found.group(1) if found else error.full_key
+        if key in node.keys() and OmegaConf.is_missing(node, key):  # `???` in the options themselves
+            key = f"{name}.{key}"
         raise BenchError(f"missing value for {key}: set it on the command line, e.g. {key}=...") from None
 
 

@@ -35,6 +35,7 @@ figures=("python -m bench.figures psnr-vs-sigma $out/leaderboard.csv --dataset b
 for noise in ${noises//,/ }; do
   figures+=("python -m bench.figures compare --image test003 --sigma 50 --noise $noise --out $out/figures/comparison_sigma50_$noise.png")
 done
+figures+=("python -m bench.figures difference $out --out $out/figures/difference_to_reference.png")
 figures+=("python -m bench.filters cnblind --out $out/figures/cnblind_filters.png")
 for figure in "${figures[@]}"; do $figure; done
 [ -f "$out/RUN.md" ] || printf '# How these results were produced\n\nOne section per invocation of scripts/reproduce_paper.sh, oldest first.\n' > "$out/RUN.md"

@@ -4,8 +4,8 @@ with this folder on PYTHONPATH, and `hydra.searchpath=[file://<this folder>/conf
 - `synthetic`: n smooth size × size images (no files, instant).
 - `sleepy`: the identity after `delay` seconds; appends a line per call to $BENCH_TEST_CALLS, so a
   test can count denoise calls across processes.
-- `broken`: every `fail_every`-th call goes wrong in the chosen way (wrong shape, NaN, exception),
-  the other calls return the input.
+- `broken`: every `fail_every`-th call goes wrong in the chosen way (wrong shape, NaN, exception,
+  or changing its input array), the other calls return the input.
 """
 
 from __future__ import annotations
@@ -72,6 +72,9 @@ class Broken:
             return noisy[:-1]
         if self._mode == "nan":
             return np.full_like(noisy, np.nan)
+        if self._mode == "inplace":
+            noisy += 1.0
+            return noisy.copy()
         raise RuntimeError("deliberate failure")
 
 
