@@ -42,9 +42,19 @@ def record_row(path: Path) -> dict:
         "trained on": trained_on(record.get("machine", "")),
         "wall s": f"{record['wall_time_s']:.0f}",
         "lineage wall s": f"{lineage_wall_time_s(record):.0f}",
-        "started from": f"{parent['file']} ({parent['validation_psnr_db']:.2f} dB)" if parent else "scratch",
+        "started from": started_from(parent, record.get("noise", DEFAULT_NOISE)),
         "validation PSNR (dB)": f"{record['validation_psnr_db']:.2f}",
     }
+
+
+def started_from(parent: dict, noise: str) -> str:
+    """The parent network and its validation PSNR, which was measured under the parent's own noise
+    model: named when it is not this network's (a clipped network continuing a gaussian one)."""
+    if not parent:
+        return "scratch"
+    parent_noise = parent.get("noise", DEFAULT_NOISE)
+    measured = f"{parent_noise}, " if parent_noise != noise else ""
+    return f"{parent['file']} ({measured}{parent['validation_psnr_db']:.2f} dB)"
 
 
 def trained_on(machine: str) -> str:
