@@ -1,19 +1,23 @@
-"""Grid search of the FoE's λ, step size η and iteration count per σ on training crops.
+"""Grid search of the FoE's data weight ω, step size η (plain gradient only) and stopping
+iteration per σ, on training crops (never on test images).
 
 Jain & Seung (2008): "the number of iterations and magnitude of the step size are optimized for
-each noise level using a grid search on the training set". Every (λ, η) pair runs as one batch
-of the crops, and the PSNR is read every `--every` iterations, so the iteration count is
-searched at no extra cost. The best mean PSNR per σ is written to the `tuned:` block of
-conf/method/foe.yaml, which `foe` reads for its defaults.
+each noise level using a grid search on the training set"; Roth & Black (2009) choose ω per σ.
+Each grid point runs as one batch of the crops (every crop its own problem), and the PSNR is read
+every `--every` iterations, so the stopping iteration is searched at no extra cost. The best mean
+PSNR per σ is written to the `tuned: <prior>: <solver>: <σ>:` entry of conf/method/foe.yaml,
+which `foe` reads for its defaults, with the command in the `search:` block beside it. An optimum on
+the edge of the grid is reported: widen the grid until it lies inside.
 
-    python -m bench.foe_search                  # the committed values (docs/foe.md)
-    python -m bench.foe_search --sigmas 25 --crops 2 --max-iterations 50 --output /tmp/foe.yaml
+    python -m bench.foe_search --sigmas 25 --omegas 1 2 3 --steps 0.5 1 2   # see search: in foe.yaml
+    python -m bench.foe_search --solver lbfgs --sigmas 25 --omegas 2 4 --crops 2 --output /tmp/foe.yaml
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import shlex
 import sys
 import time
@@ -25,7 +29,8 @@ import yaml
 
 from bench.errors import BenchError
 from bench.images import load_image
-from bench.methods.foe import FieldOfExperts, ascend, load_prior, tuned_config_path
+from bench.methods._foe_priors import PRIORS, load_prior
+from bench.methods.foe import SOLVERS, FieldOfExperts, iterates, tuned_config_path
 from bench.protocol import noisy_version
 from bench.training_sets import SMALL_SET_IDS, training_files
 
@@ -50,50 +55,75 @@ def training_crops(count: int, size: int) -> tuple[list[str], list[np.ndarray]]:
     return ids, crops
 
 
-def search_sigma(model: FieldOfExperts, ids: list[str], crops: list[np.ndarray], sigma: float,
-                 lams: list[float], steps: list[float], max_iterations: int, every: int,
+def search_sigma(model: FieldOfExperts, solver: str, ids: list[str], crops: list[np.ndarray], sigma: float,
+                 omegas: list[float], steps: list[float | None], max_iterations: int, every: int,
                  seed: int) -> np.ndarray:
-    """Mean PSNR over the crops, shape (len(lams), len(steps), max_iterations // every). One
-    (λ, η) pair at a time: a batch of all pairs is slower (its buffers are re-mapped every step)."""
+    """Mean PSNR over the crops, shape (len(omegas), len(steps), max_iterations // every). One
+    grid point at a time: a batch of all points is slower (its buffers no longer fit in cache)."""
     clean = torch.as_tensor(np.stack(crops), dtype=model.dtype)[:, None]
     noisy = torch.as_tensor(np.stack([noisy_version(c, DATASET, i, sigma, seed) for c, i in zip(crops, ids)]),
                             dtype=model.dtype)[:, None]
-    scores = np.empty((len(lams), len(steps), max_iterations // every))
-    for (i, lam), (j, step) in itertools.product(enumerate(lams), enumerate(steps)):
-        iterates = ascend(model, noisy, sigma, lam, step)
+    scores = np.empty((len(omegas), len(steps), max_iterations // every))
+    for (i, omega), (j, step) in itertools.product(enumerate(omegas), enumerate(steps)):
+        path = iterates(model, noisy, sigma, solver, omega, step)
         for checkpoint in range(scores.shape[2]):
-            x = next(itertools.islice(iterates, every - 1, None))
+            x = next(itertools.islice(path, every - 1, None))
             mse = ((x - clean) ** 2).mean(dim=(1, 2, 3)).double()
-            psnr = torch.nan_to_num(20 * np.log10(255.0) - 10 * torch.log10(mse), nan=-np.inf)
+            psnr = torch.nan_to_num(20 * math.log10(255.0) - 10 * torch.log10(mse), nan=-np.inf)
             scores[i, j, checkpoint] = psnr.mean().item()
     return scores
 
 
-def best_setting(scores: np.ndarray, lams: list[float], steps: list[float], every: int) -> dict:
-    """The (λ, η, iterations) of the highest mean PSNR (ties: fewest iterations, first λ, first η)."""
+def best_setting(scores: np.ndarray, omegas: list[float], steps: list[float | None], every: int) -> dict:
+    """The (ω, η, iterations) of the highest mean PSNR (ties: first ω, first η, fewest iterations)."""
     i, j, k = np.unravel_index(np.argmax(scores), scores.shape)
-    return {"lam": lams[i], "step_size": steps[j], "iterations": int((k + 1) * every),
-            "train_psnr": round(float(scores[i, j, k]), 3)}
+    setting = {"omega": omegas[i], "iterations": int((k + 1) * every)}
+    if steps[j] is not None:
+        setting["step_size"] = steps[j]
+    return setting | {"train_psnr": round(float(scores[i, j, k]), 3)}
 
 
-def write_tuned(path: Path, tuned: dict, record: dict) -> None:
-    """Replace the `tuned:` and `search:` blocks of the method config, keeping name and options."""
-    config = yaml.safe_load(path.read_text()) if path.exists() else {}
-    config = {"name": "foe", "options": {"iterations": None, "step_size": None, "lam": None}, **(config or {})}
-    config["tuned"], config["search"] = tuned, record
-    header = ("# Field of Experts (Roth & Black 2005) with the shipped 5×5, 24-expert prior; see docs/foe.md.\n"
+def edges_hit(setting: dict, omegas: list[float], steps: list[float | None], max_iterations: int) -> list[str]:
+    """The searched values whose optimum lies on the edge of their grid (not strictly inside)."""
+    edges = []
+    if setting["omega"] in (min(omegas), max(omegas)):
+        edges.append(f"ω={setting['omega']:g}")
+    if steps[0] is not None and len(steps) > 1 and setting["step_size"] in (min(steps), max(steps)):
+        edges.append(f"η={setting['step_size']:g}")
+    if setting["iterations"] >= max_iterations:
+        edges.append(f"iterations={setting['iterations']}")
+    return edges
+
+
+def write_tuned(path: Path, prior: str, solver: str, tuned: dict, record: dict) -> None:
+    """Set the `tuned:` and `search:` entries of this prior, solver and each searched σ in the
+    method config, keeping everything else (name, options, other priors, solvers and σ), so that
+    noise levels can be searched by separate runs, each σ keeping the record of its own run."""
+    config = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+    config.setdefault("name", "foe")
+    config.setdefault("options", {"prior": prior, "solver": solver, "iterations": None, "omega": None,
+                                  "step_size": None})
+    for sigma, setting in tuned.items():
+        for block, value in (("tuned", setting), ("search", record)):
+            config[block] = config.get(block) or {}
+            config[block].setdefault(prior, {}).setdefault(solver, {})[sigma] = value
+    header = ("# Field of Experts (Roth & Black 2005, 2009); see docs/foe.md.\n"
               "# The harness builds get_method(cfg.method.name, **cfg.method.options); options left null\n"
-              "# take the per-σ values of `tuned:`, written by `python -m bench.foe_search` (record below).\n")
+              "# take the per-σ values of `tuned: <prior>: <solver>: <σ>:`, each chosen by the command\n"
+              "# recorded in `search: <prior>: <solver>: <σ>:` (`python -m bench.foe_search`).\n")
     path.write_text(header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.foe_search", description=__doc__.split("\n")[0])
+    parser.add_argument("--prior", choices=list(PRIORS), default="roth5x5")
+    parser.add_argument("--solver", choices=list(SOLVERS), default="gradient")
     parser.add_argument("--sigmas", type=float, nargs="+", default=[25.0, 50.0, 100.0])
-    parser.add_argument("--lams", type=float, nargs="+", default=[1e-4, 2e-4, 4e-4, 8e-4, 1.6e-3, 3.2e-3])
-    parser.add_argument("--steps", type=float, nargs="+", default=[5000.0, 10000.0])
-    parser.add_argument("--max-iterations", type=int, default=1000)
-    parser.add_argument("--every", type=int, default=10, help="read the PSNR every N iterations")
+    parser.add_argument("--omegas", type=float, nargs="+", required=True, help="data weights ω to try")
+    parser.add_argument("--steps", type=float, nargs="+", default=None,
+                        help="step sizes η to try (solver=gradient only, required there)")
+    parser.add_argument("--max-iterations", type=int, default=300)
+    parser.add_argument("--every", type=int, default=5, help="read the PSNR every N iterations")
     parser.add_argument("--crops", type=int, default=8)
     parser.add_argument("--crop-size", type=int, default=96)
     parser.add_argument("--seed", type=int, default=0)
@@ -102,8 +132,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.every < 1 or args.max_iterations < args.every:
         parser.error("need 1 <= --every <= --max-iterations")
-    if min(args.lams + args.steps + args.sigmas) <= 0:
-        parser.error("--sigmas, --lams and --steps must be > 0")
+    if (args.steps is None) == (args.solver == "gradient"):
+        parser.error("--steps is required with --solver gradient and not accepted otherwise")
+    if min(args.omegas + (args.steps or []) + args.sigmas) <= 0:
+        parser.error("--sigmas, --omegas and --steps must be > 0")
     return args
 
 
@@ -112,28 +144,34 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
+    steps = args.steps or [None]
     try:
         ids, crops = training_crops(args.crops, args.crop_size)
-        model = FieldOfExperts(load_prior())
+        model = FieldOfExperts(load_prior(args.prior))
         tuned = {}
         for sigma in args.sigmas:
-            scores = search_sigma(model, ids, crops, sigma, args.lams, args.steps,
+            scores = search_sigma(model, args.solver, ids, crops, sigma, args.omegas, steps,
                                   args.max_iterations, args.every, args.seed)
             key = int(sigma) if sigma.is_integer() else sigma
-            tuned[key] = best_setting(scores, args.lams, args.steps, args.every)
-            print(f"σ={sigma:g}: best mean PSNR per (λ, η) over iterations ≤ {args.max_iterations}")
-            for i, lam in enumerate(args.lams):
-                print("  λ=%-8g" % lam + "  ".join(f"η={s:g}: {scores[i, j].max():6.2f}"
-                                                   for j, s in enumerate(args.steps)))
-            print(f"  chosen: {tuned[key]}", flush=True)
+            tuned[key] = best_setting(scores, args.omegas, steps, args.every)
+            print(f"σ={sigma:g}, {args.prior}, {args.solver}: best mean PSNR (iteration) per ω"
+                  + (", η" if args.steps else "") + f", iterations ≤ {args.max_iterations}")
+            for i, omega in enumerate(args.omegas):
+                cells = [f"{scores[i, j].max():6.2f} ({(scores[i, j].argmax() + 1) * args.every:4d})"
+                         + ("" if step is None else f" at η={step:g}") for j, step in enumerate(steps)]
+                print(f"  ω={omega:<8g}" + "   ".join(cells))
+            edges = edges_hit(tuned[key], args.omegas, steps, args.max_iterations)
+            print(f"  chosen: {tuned[key]}" + (f"  (ON THE GRID'S EDGE: {', '.join(edges)})" if edges else ""),
+                  flush=True)
         seconds = time.perf_counter() - started
         output = args.output or tuned_config_path()
         arguments = shlex.join(argv if argv is not None else sys.argv[1:])
         record = {"command": f"python -m bench.foe_search {arguments}".strip(),
-                  "crops": ids, "crop_size": args.crop_size, "lams": args.lams, "steps": args.steps,
+                  "crops": ids, "crop_size": args.crop_size, "omegas": args.omegas,
+                  **({"steps": args.steps} if args.steps else {}),
                   "max_iterations": args.max_iterations, "every": args.every, "seed": args.seed,
                   "threads": torch.get_num_threads(), "wall_seconds": round(seconds, 1)}
-        write_tuned(Path(output), tuned, record)
+        write_tuned(Path(output), args.prior, args.solver, tuned, record)
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

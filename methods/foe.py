@@ -1,31 +1,39 @@
 """Field of Experts denoising (Roth & Black, CVPR 2005; IJCV 82(2), 2009).
 
-The prior is a product of 24 Student-t experts on 5×5 cliques,
-E(x) = Σ_cliques Σ_i α_i log(1 + ½ (J_iᵀ x_c)²), p(x) ∝ exp(−E(x)); the shipped parameters are
-van der Maaten's 2009 model of that form (methods/weights/foe_5x5.md), not Roth & Black's own.
-Denoising is their gradient ascent on log p(x) + λ log p(y | x), started at the noisy image y:
+The prior is a product of Student-t experts on s×s cliques,
+E(x) = Σ_cliques Σ_i α_i log(1 + ½ (J_iᵀ x_c)²), p(x) ∝ exp(−E(x)), on the 0–255 scale. By
+default it is Roth & Black's own 5×5 model with 24 experts (`prior: roth5x5`); their 3×3 model
+(`roth3x3`) and van der Maaten's 2009 5×5 model (`vandermaaten`, the earlier default) are options
+(methods/_foe_priors.py). Denoising is MAP estimation from x₀ = y,
 
-    x ← x + η [ Σ_i J_i⁻ ∗ ψ_i(J_i ∗ x) + λ/σ² (y − x) ],   ψ_i(u) = −α_i u / (1 + u²/2),
+    minimise  E(x) + ω ‖x − y‖² / (2σ²),
 
-on the 0–255 scale, with cliques only where they fit inside the image (Roth's code: "valid"
-filtering, responses zero-padded, then "same" filtering with the mirrored filter — the exact
-gradient of the energy of the cliques inside the image). λ, η and the number of iterations per σ
-come from the grid search of `python -m bench.foe_search`, stored in conf/method/foe.yaml.
+stopped at a tuned iteration count: the energy is non-convex and from a noisy start the best
+estimate comes before convergence. Two optimisers: `gradient` (the default), the papers' plain
+steps x ← x − η [∇E(x) + ω (x − y)/σ²] (Roth & Black 2005; Jain & Seung 2008 call it gradient
+ascent on log p(x) + ω log p(y | x)), and `lbfgs` (limited-memory BFGS with Armijo backtracking,
+methods/_foe_lbfgs.py), which lowers the energy far faster but, stopped at its own best
+iteration, denoised worse on the training crops (docs/foe.md). With Roth & Black's prior the tuned
+η is far above 2/L: the steps do not descend monotonically, and that is what denoises best. ω, η
+and the iteration count per σ come from the grid search of `python -m bench.foe_search` on
+training crops, stored in conf/method/foe.yaml.
 
-Speed: all 24 filter responses come from one convolution; the back-projection is one matrix
-product onto the 25 clique taps followed by 25 shifted additions (much faster on a CPU than a
-24→1 transposed convolution); both run on blocks of 64 rows, so the responses stay in cache.
-float32 throughout: the iterates move by many grey levels, so float32's 1e-7 relative error is
-far below what PSNR can see.
+Cliques count only where they fit inside the image (Roth's code: "valid" filtering, responses
+zero-padded, then "same" filtering with the mirrored filter — the exact gradient of the energy
+of the cliques inside the image).
+
+Speed: all filter responses come from one convolution; the back-projection is one matrix product
+onto the s² clique taps followed by s² shifted additions (much faster on a CPU than an N→1
+transposed convolution); both run on blocks of 64 rows, so the responses stay in cache. float32
+throughout (energies and inner products accumulate in float64): the iterates move by many grey
+levels, so float32's 1e-7 relative error is far below what PSNR can see.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from importlib import resources
 from itertools import islice
 from pathlib import Path
@@ -36,40 +44,14 @@ import torch.nn.functional as F
 import yaml
 
 from bench.errors import BenchError
+from bench.methods._foe_lbfgs import lbfgs_iterates
+from bench.methods._foe_priors import PRIORS, FoEPrior, load_prior
 from bench.protocol import validate_image, validate_sigma
 from bench.registry import register_method
 
-WEIGHTS = Path(__file__).with_name("weights") / "foe_5x5.npz"
-WEIGHTS_SHA256 = "f34149fa2a92a15324f84b508be998bd480f580288282d2ab5f30c42f68d5522"
-CLIQUE = 5
 STRIP_ROWS = 64  # response rows per block: 24 maps × 64 rows × 508 × 4 B ≈ 3 MB
-
-
-@dataclass(frozen=True)
-class FoEPrior:
-    """Filters J_i as 5×5 arrays (J_iᵀ x_c = Σ_uv filters[i, u, v] · x[r+u, c+v]) and weights α_i."""
-
-    filters: np.ndarray
-    alphas: np.ndarray
-
-
-def load_prior(path: Path = WEIGHTS, sha256: str | None = WEIGHTS_SHA256) -> FoEPrior:
-    """The shipped prior, checked against its recorded SHA-256 (None skips the check)."""
-    try:
-        content = Path(path).read_bytes()
-    except OSError as error:
-        raise BenchError(f"FoE prior {path} cannot be read: {error.strerror or error}") from None
-    if sha256 is not None and hashlib.sha256(content).hexdigest() != sha256:
-        raise BenchError(f"FoE prior {path} is corrupt: its SHA-256 is not the recorded {sha256[:12]}…")
-    try:
-        with np.load(path) as arrays:
-            filters, alphas = arrays["filters"].astype(np.float64), arrays["alphas"].astype(np.float64)
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
-        raise BenchError(f"FoE prior {path} is not a valid parameter file: {error}") from None
-    if filters.ndim != 3 or filters.shape[1:] != (CLIQUE, CLIQUE) or alphas.shape != filters.shape[:1]:
-        raise BenchError(f"FoE prior {path}: expected filters N×5×5 and N alphas, got "
-                         f"{filters.shape} and {alphas.shape}")
-    return FoEPrior(filters, alphas)
+DEFAULT_PRIOR = "roth5x5"
+DEFAULT_SOLVER = "gradient"
 
 
 class FieldOfExperts:
@@ -78,13 +60,14 @@ class FieldOfExperts:
     def __init__(self, prior: FoEPrior, dtype: torch.dtype = torch.float32) -> None:
         filters = torch.as_tensor(prior.filters, dtype=dtype)
         self.dtype = dtype
+        self.clique = prior.clique
         self.alphas = torch.as_tensor(prior.alphas, dtype=dtype)
-        self.weight = filters[:, None]  # (N, 1, 5, 5): conv2d correlates, so J_i ∗ x = J_iᵀ x_c
-        # Back-projection onto the 25 clique taps with 2α folded in: taps[k, i] = 2 α_i J_i[k].
+        self.weight = filters[:, None]  # (N, 1, s, s): conv2d correlates, so J_i ∗ x = J_iᵀ x_c
+        # Back-projection onto the s² clique taps with 2α folded in: taps[k, i] = 2 α_i J_i[k].
         self.taps = (filters.reshape(len(filters), -1) * (2 * self.alphas)[:, None]).T.contiguous()
 
     def responses(self, x: torch.Tensor) -> torch.Tensor:
-        """J_iᵀ x_c for every clique inside the image: (B, N, H−4, W−4), one batched convolution."""
+        """J_iᵀ x_c for every clique inside the image: (B, N, H−s+1, W−s+1), one batched convolution."""
         return F.conv2d(x, self.weight)
 
     def energy(self, x: torch.Tensor) -> torch.Tensor:
@@ -93,36 +76,50 @@ class FieldOfExperts:
         return (torch.log1p(0.5 * r * r).sum(dim=(2, 3)) * self.alphas).sum(dim=1)
 
     def gradient(self, x: torch.Tensor, strip: int = STRIP_ROWS) -> torch.Tensor:
-        """∇E(x) = Σ_i J_i⁻ ∗ α_i φ(J_i ∗ x), φ(u) = u / (1 + u²/2): the adjoint of 'valid' filtering.
-        Computed `strip` response rows at a time so the 24 response maps stay in cache."""
+        """∇E(x) = Σ_i J_i⁻ ∗ α_i φ(J_i ∗ x), φ(u) = u / (1 + u²/2): the adjoint of 'valid' filtering."""
+        return self._pass(x, strip, with_energy=False)[1]
+
+    def energy_and_gradient(self, x: torch.Tensor, strip: int = STRIP_ROWS) -> tuple[torch.Tensor, torch.Tensor]:
+        """(E(x) per image as float64 (B,), ∇E(x)) from one pass over the responses."""
+        energy, grad = self._pass(x, strip, with_energy=True)
+        return energy, grad
+
+    def _pass(self, x: torch.Tensor, strip: int, with_energy: bool) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """`strip` response rows at a time, so the N response maps stay in cache."""
         batch, _, height, width = x.shape
-        h, w = height - CLIQUE + 1, width - CLIQUE + 1
+        s = self.clique
+        h, w = height - s + 1, width - s + 1
         grad = torch.zeros_like(x)
+        energy = torch.zeros(batch, dtype=torch.float64) if with_energy else None
         for top in range(0, h, strip):
             rows = min(strip, h - top)
-            r = self.responses(x[:, :, top:top + rows + CLIQUE - 1])
-            r.div_(torch.square(r).add_(2.0))  # φ(u) / 2 = u / (2 + u²); the 2 is in self.taps
+            r = self.responses(x[:, :, top:top + rows + s - 1])
+            squares = torch.square(r)
+            if energy is not None:  # log, not log1p: 2× faster here, and 1 + u²/2 ≥ 1 loses nothing
+                logs = torch.log(squares.mul(0.5).add_(1.0)).sum(dim=(2, 3))
+                energy += (logs.double() * self.alphas.double()).sum(dim=1)
+            r.div_(squares.add_(2.0))  # φ(u) / 2 = u / (2 + u²); the 2 is in self.taps
             per_tap = torch.matmul(self.taps, r.view(batch, -1, rows * w)).view(batch, -1, rows, w)
-            for k in range(CLIQUE * CLIQUE):
-                u, v = divmod(k, CLIQUE)
+            for k in range(s * s):
+                u, v = divmod(k, s)
                 grad[:, 0, top + u:top + u + rows, v:v + w] += per_tap[:, k]
-        return grad
+        return energy, grad
 
 
 def posterior_energy(model: FieldOfExperts, x: torch.Tensor, noisy: torch.Tensor,
-                     sigma: float, lam: torch.Tensor | float) -> torch.Tensor:
-    """−log p(x) − λ log p(y | x) up to constants, per image: E(x) + λ ‖y − x‖² / (2σ²)."""
+                     sigma: float, omega: torch.Tensor | float) -> torch.Tensor:
+    """−log p(x | y) up to constants, per image: E(x) + ω ‖x − y‖² / (2σ²)."""
     data_term = ((noisy - x) ** 2).sum(dim=(1, 2, 3)) / (2.0 * sigma**2)
-    return model.energy(x) + torch.as_tensor(lam, dtype=x.dtype).reshape(-1) * data_term
+    return model.energy(x) + torch.as_tensor(omega, dtype=x.dtype).reshape(-1) * data_term
 
 
-def ascend(model: FieldOfExperts, noisy: torch.Tensor, sigma: float,
-           lam: torch.Tensor | float, step: torch.Tensor | float) -> Iterator[torch.Tensor]:
-    """The iterates x₁, x₂, … of Roth & Black's gradient ascent from x₀ = y (one tensor, updated
-    in place). lam and step may be per-image tensors of shape (B, 1, 1, 1) for grid searches."""
+def gradient_steps(model: FieldOfExperts, noisy: torch.Tensor, sigma: float,
+                   omega: torch.Tensor | float, step: torch.Tensor | float) -> Iterator[torch.Tensor]:
+    """The iterates x₁, x₂, … of the papers' plain gradient steps from x₀ = y (one tensor, updated
+    in place). omega and step may be per-image tensors of shape (B, 1, 1, 1) for grid searches."""
     x = noisy.clone()
     descent = -torch.as_tensor(step, dtype=x.dtype)
-    pull = -descent * torch.as_tensor(lam, dtype=x.dtype) / sigma**2
+    pull = -descent * torch.as_tensor(omega, dtype=x.dtype) / sigma**2
     while True:
         grad = model.gradient(x)
         x.addcmul_(noisy - x, pull).addcmul_(grad, descent)
@@ -130,19 +127,45 @@ def ascend(model: FieldOfExperts, noisy: torch.Tensor, sigma: float,
         yield x
 
 
+def lbfgs_steps(model: FieldOfExperts, noisy: torch.Tensor, sigma: float,
+                omega: torch.Tensor | float) -> Iterator[torch.Tensor]:
+    """The iterates of L-BFGS on the posterior energy from x₀ = y, each image its own problem."""
+    weight = torch.as_tensor(omega, dtype=torch.float64).reshape(-1, 1, 1, 1)
+    pull = (weight / sigma**2).to(noisy.dtype)
+
+    def objective(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        energy, grad = model.energy_and_gradient(x)
+        residual = x - noisy
+        data_term = (residual * residual).sum(dim=(1, 2, 3), keepdim=True, dtype=torch.float64)
+        return energy.view(-1, 1, 1, 1) + weight * data_term / (2.0 * sigma**2), grad.addcmul_(residual, pull)
+
+    return lbfgs_iterates(objective, noisy)
+
+
 @dataclass(frozen=True)
 class Schedule:
-    """λ, step size η and number of iterations for one noise level."""
+    """The solver's settings for one noise level: ω, the iteration count and (gradient only) η."""
 
-    lam: float
-    step_size: float
+    omega: float
     iterations: int
+    step_size: float | None = None
 
 
-def run(model: FieldOfExperts, noisy: torch.Tensor, sigma: float, plan: Schedule) -> torch.Tensor:
-    """The estimate after plan.iterations steps of `ascend`."""
+SOLVERS = ("lbfgs", "gradient")
+
+
+def iterates(model: FieldOfExperts, noisy: torch.Tensor, sigma: float, solver: str,
+             omega: torch.Tensor | float, step_size: torch.Tensor | float | None = None) -> Iterator[torch.Tensor]:
+    """The iterates of `solver` (one of SOLVERS)."""
+    if solver == "gradient":
+        return gradient_steps(model, noisy, sigma, omega, step_size)
+    return lbfgs_steps(model, noisy, sigma, omega)
+
+
+def run(model: FieldOfExperts, noisy: torch.Tensor, sigma: float, solver: str, plan: Schedule) -> torch.Tensor:
+    """The estimate after plan.iterations iterations of `solver`."""
     x = noisy
-    for x in islice(ascend(model, noisy, sigma, plan.lam, plan.step_size), plan.iterations):
+    for x in islice(iterates(model, noisy, sigma, solver, plan.omega, plan.step_size), plan.iterations):
         pass
     return x
 
@@ -151,23 +174,29 @@ def tuned_config_path() -> Path:
     return Path(str(resources.files("bench.conf") / "method" / "foe.yaml"))
 
 
-def load_tuned(path: Path | None = None) -> dict[float, Schedule]:
-    """The per-σ values chosen by `python -m bench.foe_search` (the `tuned:` block of foe.yaml)."""
+Tuned = dict[float, Schedule]
+
+
+def load_tuned(prior: str, solver: str, path: Path | None = None) -> Tuned:
+    """The per-σ values chosen by `python -m bench.foe_search` for one prior and solver (the
+    `tuned: <prior>: <solver>:` block of foe.yaml); empty when that pair was never tuned."""
     path = path or tuned_config_path()
     try:
-        table = (yaml.safe_load(Path(path).read_text()) or {}).get("tuned") or {}
-        return {float(sigma): Schedule(float(row["lam"]), float(row["step_size"]), int(row["iterations"]))
+        config = yaml.safe_load(Path(path).read_text()) or {}
+        table = ((config.get("tuned") or {}).get(prior) or {}).get(solver) or {}
+        return {float(sigma): Schedule(float(row["omega"]), int(row["iterations"]),
+                                       None if row.get("step_size") is None else float(row["step_size"]))
                 for sigma, row in table.items()}
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as error:
+    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError) as error:
         raise BenchError(f"cannot read the FoE per-σ settings in {path}: {error}") from None
 
 
-def schedule_for(sigma: float, tuned: dict[float, Schedule]) -> Schedule:
-    """The tuned values at σ: linear in log σ between tuned noise levels (log λ, log η and the
+def schedule_for(sigma: float, tuned: Tuned) -> Schedule:
+    """The tuned values at σ: linear in log σ between tuned noise levels (log ω, log η and the
     iteration count), the nearest tuned level outside their range."""
     if not tuned:
-        raise BenchError("no tuned FoE settings: run `python -m bench.foe_search` or pass lam, "
-                         "step_size and iterations")
+        raise BenchError("no tuned FoE settings for this prior and solver: run `python -m bench.foe_search` "
+                         "or pass omega, iterations (and step_size for solver=gradient)")
     levels = sorted(tuned)
     position = float(np.interp(math.log(sigma), np.log(levels), np.arange(len(levels))))
     low = int(math.floor(position))
@@ -175,46 +204,63 @@ def schedule_for(sigma: float, tuned: dict[float, Schedule]) -> Schedule:
     a, b = tuned[levels[low]], tuned[levels[high]]
     if t == 0:
         return a
-    return Schedule(
-        lam=math.exp((1 - t) * math.log(a.lam) + t * math.log(b.lam)),
-        step_size=math.exp((1 - t) * math.log(a.step_size) + t * math.log(b.step_size)),
-        iterations=round((1 - t) * a.iterations + t * b.iterations),
-    )
+
+    def geometric(p: float | None, q: float | None) -> float | None:
+        return None if p is None or q is None else math.exp((1 - t) * math.log(p) + t * math.log(q))
+
+    return Schedule(omega=geometric(a.omega, b.omega), iterations=round((1 - t) * a.iterations + t * b.iterations),
+                    step_size=geometric(a.step_size, b.step_size))
 
 
 class FoEDenoiser:
-    """Non-blind: needs σ. Options left None take the tuned per-σ value."""
+    """Non-blind: needs σ. Options left None take the tuned per-σ value of the prior and solver."""
 
     blind = False
 
-    def __init__(self, iterations: int | None = None, step_size: float | None = None,
-                 lam: float | None = None) -> None:
-        for name, value in (("iterations", iterations), ("step_size", step_size), ("lam", lam)):
+    def __init__(self, prior: str = DEFAULT_PRIOR, solver: str = DEFAULT_SOLVER, iterations: int | None = None,
+                 omega: float | None = None, step_size: float | None = None) -> None:
+        if solver not in SOLVERS:
+            raise BenchError(f"foe option solver must be one of {', '.join(SOLVERS)}, got {solver!r}")
+        for name, value in (("iterations", iterations), ("omega", omega), ("step_size", step_size)):
             if value is not None and not (np.isfinite(value) and value > 0):
                 raise BenchError(f"foe option {name} must be > 0, got {value}")
         if iterations is not None and int(iterations) != iterations:
             raise BenchError(f"foe option iterations must be an integer, got {iterations}")
-        self.overrides = {"iterations": iterations, "step_size": step_size, "lam": lam}
-        self.model = FieldOfExperts(load_prior())
-        self.tuned = load_tuned() if None in self.overrides.values() else {}
+        if step_size is not None and solver != "gradient":
+            raise BenchError("foe option step_size applies only to solver=gradient")
+        self.prior_name, self.solver = prior, solver
+        self.model = FieldOfExperts(load_prior(prior))
+        self.overrides = {"omega": omega, "iterations": iterations,
+                          "step_size": step_size if solver == "gradient" else None}
+        needed = ("omega", "iterations", "step_size") if solver == "gradient" else ("omega", "iterations")
+        self.complete = all(self.overrides[name] is not None for name in needed)
+        self.tuned = {} if self.complete else load_tuned(prior, solver)
 
     def schedule(self, sigma: float) -> Schedule:
-        base = schedule_for(sigma, self.tuned) if None in self.overrides.values() else None
-        values = {name: value if value is not None else getattr(base, name)
-                  for name, value in self.overrides.items()}
-        return Schedule(float(values["lam"]), float(values["step_size"]), int(values["iterations"]))
+        plan = Schedule(0.0, 0) if self.complete else schedule_for(sigma, self.tuned)
+        given = {name: value for name, value in self.overrides.items() if value is not None}
+        plan = replace(plan, **given)
+        return Schedule(float(plan.omega), int(plan.iterations),
+                        None if plan.step_size is None else float(plan.step_size))
+
+    def fingerprint(self, sigma: float | None) -> str:
+        """The prior file's SHA-256 and the settings used at σ: results made with other tuned
+        values must not pass for these."""
+        plan = self.schedule(float(sigma)) if sigma is not None else None
+        return f"{PRIORS[self.prior_name].sha256[:16]}:{self.solver}:{plan}"
 
     def denoise(self, noisy: np.ndarray, sigma: float | None) -> np.ndarray:
         validate_sigma(sigma, self.blind, "foe")
         image = validate_image(noisy, "noisy image")
-        if min(image.shape) < CLIQUE:
-            raise BenchError(f"foe needs an image of at least {CLIQUE}×{CLIQUE} pixels, got {image.shape}")
+        if min(image.shape) < self.model.clique:
+            raise BenchError(f"foe needs an image of at least {self.model.clique}×{self.model.clique} pixels, "
+                             f"got {image.shape}")
         plan = self.schedule(float(sigma))
         y = torch.as_tensor(image, dtype=self.model.dtype)[None, None]
-        return run(self.model, y, float(sigma), plan)[0, 0].double().numpy()
+        return run(self.model, y, float(sigma), self.solver, plan)[0, 0].double().numpy()
 
 
 @register_method("foe")
-def make_foe(iterations: int | None = None, step_size: float | None = None,
-             lam: float | None = None) -> FoEDenoiser:
-    return FoEDenoiser(iterations=iterations, step_size=step_size, lam=lam)
+def make_foe(prior: str = DEFAULT_PRIOR, solver: str = DEFAULT_SOLVER, iterations: int | None = None,
+             omega: float | None = None, step_size: float | None = None) -> FoEDenoiser:
+    return FoEDenoiser(prior=prior, solver=solver, iterations=iterations, omega=omega, step_size=step_size)

@@ -1,5 +1,7 @@
 """The timing table: references measured in the same run, convnet throughput against sgemm peak."""
 
+import pytest
+
 from bench.methods._convnet import Architecture, DenoisingConvNet
 from bench.timing import sgemm_peak_gflops, timing_rows, to_markdown
 
@@ -20,3 +22,12 @@ def test_timing_table_reports_every_method_against_its_references(monkeypatch):
 
 def test_sgemm_peak_is_positive():
     assert sgemm_peak_gflops(size=128, repeats=1) > 0
+
+
+def test_timing_table_gives_foe_its_iterations_and_work_per_iteration():
+    header, foe = timing_rows(["foe"], size=48, sigma=25, repeats=1)
+    assert foe["iterations"] > 0 and foe["ms_per_iteration"] > 0
+    assert 0 < foe["fraction_of_sgemm_peak"] < 2
+    assert foe["gflop_per_s"] == pytest.approx(
+        foe["iterations"] * 2 * 24 * 25 * 2 * 48 * 48 / 1e9 / foe["seconds"])
+    assert f"| {foe['iterations']} |" in to_markdown([header, foe], 48, 25)
