@@ -78,7 +78,9 @@ class JobSpec:
 
     @property
     def dataset_hash(self) -> str:
-        return options_hash(self.dataset, {**self.dataset_options, "__crop__": self.crop})
+        """Where downloads are cached never changes the (checksummed) images: not hashed."""
+        options = {key: value for key, value in self.dataset_options.items() if key != "cache"}
+        return options_hash(self.dataset, {**options, "__crop__": self.crop})
 
 
 def run_job(spec: JobSpec, store: ResultStore, job_label: str = "") -> list[Row]:

@@ -1,0 +1,1 @@
+"""Additions to the leaderboard report that only some rows carry."""
