@@ -102,7 +102,8 @@ def test_an_unreachable_server_is_a_one_line_error_naming_the_file(
     with pytest.raises(BenchError) as raised:
         get_dataset("cbsd68", cache=tmp_path / "cache")
     message = str(raised.value)
-    assert message.startswith("cannot download 101085.png from") and "dataset.root=" in message
+    assert message.startswith("cannot download 101085.png from") and "(HTTP 404" in message
+    assert "dataset.root=" in message
     assert "\n" not in message and not list((tmp_path / "cache" / "cbsd68").iterdir())
 
 

@@ -35,5 +35,12 @@ def fetch(url: str, sha256: str, fname: str, folder: Path, hint: str, processor:
             f"checksum failed for {fname} downloaded from {url}: {' '.join(str(error).split())}"
         ) from None
     except OSError as error:  # includes requests' connection and HTTP errors
-        raise BenchError(f"cannot download {fname} from {url} into {folder}: "
-                         f"{' '.join(str(error).split())}; {hint}") from None
+        raise BenchError(f"cannot download {fname} from {url} ({_reason(error)}); {hint}") from None
+
+
+def _reason(error: OSError) -> str:
+    """The HTTP status, else the kind of failure (requests' own text repeats the URL at length)."""
+    response = getattr(error, "response", None)
+    if response is not None:
+        return f"HTTP {response.status_code} {response.reason}"
+    return type(error).__name__
