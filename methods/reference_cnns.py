@@ -11,6 +11,7 @@ trained nearest to σ) and marks its rows `out_of_range`. CUDA when available (`
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,21 +26,23 @@ from bench.protocol import PEAK, validate_image, validate_sigma
 from bench.registry import register_method
 
 OUT_OF_RANGE = ("error", "run")
+DEVICES = ("auto", "cpu", "cuda")
 
 
 class ReferenceCNN:
+    """One of the catalogue's models; its network(s) loaded on first use and kept."""
+
     def __init__(self, model: ReferenceModel, out_of_range: str = "error",
                  weights: str | os.PathLike | None = None, cache: str | os.PathLike | None = None,
                  device: str = "auto") -> None:
         if out_of_range not in OUT_OF_RANGE:
             raise BenchError(f"out_of_range must be one of {', '.join(OUT_OF_RANGE)}, got {out_of_range!r}")
         self.model = model
-        self.blind = model.name == "dncnn_b"
+        self.blind = model.blind
         self.out_of_range = out_of_range
         self.weights = weights
         self.cache = cache_folder(cache)
-        self.device = torch.device("cuda" if device == "auto" and torch.cuda.is_available()
-                                   else "cpu" if device == "auto" else device)
+        self.device = torch.device(_device_name(device))
         self._networks: dict[str, SimpleNN] = {}
 
     def check_sigma(self, sigma: float) -> None:
@@ -85,7 +88,17 @@ class ReferenceCNN:
         return out[0, 0].double().cpu().numpy() * PEAK
 
 
-def _factory(name: str):
+def _device_name(device: str) -> str:
+    if device not in DEVICES:
+        raise BenchError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise BenchError("device=cuda, but PyTorch sees no CUDA GPU here; use device=auto or cpu")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _factory(name: str) -> Callable[..., ReferenceCNN]:
     def create(**options: Any) -> ReferenceCNN:
         return ReferenceCNN(MODELS[name], **options)
 

@@ -234,6 +234,8 @@ def test_sigma_outside_the_trained_range_is_a_one_line_error(tmp_path: Path) -> 
             run_job(spec, ResultStore(tmp_path))
     with pytest.raises(BenchError, match="out_of_range must be one of error, run"):
         get_method("dncnn", out_of_range="warn")
+    with pytest.raises(BenchError, match="device must be one of auto, cpu, cuda"):
+        get_method("dncnn", device="tpu")
 
 
 @needs_weights

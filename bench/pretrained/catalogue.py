@@ -46,6 +46,7 @@ class ReferenceModel:
     files: dict[float | None, WeightFile]
     residual: bool
     max_sigma: float | None = None
+    blind: bool = False  # never told σ (it estimates the noise itself)
     published: dict[tuple[str, float], float] = field(default_factory=dict)
 
     def in_range(self, sigma: float) -> bool:
@@ -78,7 +79,7 @@ MODELS = {model.name: model for model in (
                50.0: _dncnn_specific(50, "517dc0b55a8da2c129704ed7921b8557aac40cf3aae9f700dc41a9e25cad0983")},
         published={("bsd68", 15.0): 31.73, ("bsd68", 25.0): 29.23, ("bsd68", 50.0): 26.23}),
     ReferenceModel(
-        "dncnn_b", f"DnCNN-B (blind): {DNCNN_PAPER}", 2017, residual=True, max_sigma=55.0,
+        "dncnn_b", f"DnCNN-B (blind): {DNCNN_PAPER}", 2017, residual=True, max_sigma=55.0, blind=True,
         files={None: WeightFile(
             "dncnn_b_gray_blind.mat", _github("cszn/DnCNN", DNCNN_COMMIT, "model/GD_Gray_Blind.mat"),
             "37f76da0b71dd2b2789ce91848fe2f184ab486203c9af9ac1b98199b60ea02b0")},
