@@ -34,17 +34,18 @@ from scipy import stats
 
 from bench.errors import BenchError
 from bench.provenance import command_line, git_commit, package_version
+from bench.report import references
 from bench.store import FAILED, OK, ResultStore, Row, latest_rows, row_noise
 
 ROW_COLUMNS = [
     "method", "config_name", "method_options", "config_hash", "dataset", "dataset_options", "crop",
     "dataset_hash", "image_id", "height", "width", "noise", "sigma", "seed", "weights", "status", "error",
-    "psnr", "ssim", "seconds", "version", "commit", "host", "finished_at",
+    "psnr", "ssim", "seconds", "version", "commit", "host", "finished_at", *references.COLUMNS,
 ]
 TEXT_COLUMNS = [
     "method", "config_name", "method_options", "config_hash", "dataset", "dataset_options",
     "dataset_hash", "image_id", "noise", "weights", "status", "error", "version", "commit", "host",
-    "finished_at",
+    "finished_at", *references.TEXT_COLUMNS,
 ]
 JOB_ROWS = "job_rows.csv"
 ROW_FILES = (JOB_ROWS, "rows.csv")
@@ -111,10 +112,11 @@ def leaderboard(frame: pd.DataFrame) -> pd.DataFrame:
     failed = (frame.status == FAILED).groupby([frame[key] for key in keys]).sum().rename("n_failed")
     weights = frame.groupby(keys)["weights"].agg(lambda names: ", ".join(sorted(set(names) - {""})))
     table = frame[keys].drop_duplicates().join(scores, on=keys).join(failed, on=keys).join(weights, on=keys)
+    table = table.join(references.summary(frame, keys), on=keys)
     table["n_images"] = table["n_images"].fillna(0).astype(int)
     table["n_failed"] = table["n_failed"].astype(int)
     columns = ["method", "dataset", "noise", "sigma", "n_images", "n_failed", "psnr_mean", "psnr_se",
-               "ssim_mean", "ssim_se", "seconds_mean", "weights"]
+               "published_psnr", "out_of_range", "ssim_mean", "ssim_se", "seconds_mean", "weights"]
     return table[columns].sort_values([*GROUP, "psnr_mean"], ascending=[True, True, True, False],
                                       na_position="last", ignore_index=True)
 
@@ -186,6 +188,9 @@ def markdown_report(frame: pd.DataFrame, board: pd.DataFrame, paired: pd.DataFra
     lines += ["", "## Paired differences (A − B over the images both finished; paired t-test)", "",
               markdown_table(_formatted(paired)) if len(paired) else "(fewer than two methods)"]
     lines += ["", "## Configurations", "", markdown_table(_configurations(frame))]
+    if len(sources := references.sources(frame)):
+        lines += ["", "## Reference weights (published: the authors' average, gaussian protocol)", "",
+                  markdown_table(sources)]
     failures = frame[frame.status == FAILED]
     if len(failures):
         lines += ["", "## Failures", "", markdown_table(
@@ -196,9 +201,11 @@ def markdown_report(frame: pd.DataFrame, board: pd.DataFrame, paired: pd.DataFra
 def psnr_by_sigma(board: pd.DataFrame) -> pd.DataFrame:
     """One row per (dataset, noise model, method), one column per σ: the paper's Figure 2 as a table.
 
-    Rows follow the ranking at the lowest σ; a cell is blank where the method has no result."""
+    Rows follow the ranking at the lowest σ; a cell is blank where the method has no result, and
+    notes a published average or a σ outside the method's trained range."""
     cells = board.assign(
-        cell=[f"{m:.2f} ± {se:.2f}" if pd.notna(m) else "" for m, se in zip(board.psnr_mean, board.psnr_se)]
+        cell=[f"{m:.2f} ± {se:.2f}{note}" if pd.notna(m) else ""
+              for m, se, note in zip(board.psnr_mean, board.psnr_se, references.cell_notes(board))]
     )
     table = cells.pivot_table(index=["dataset", "noise", "method"], columns="sigma", values="cell", aggfunc="first",
                               sort=False).fillna("")
@@ -256,7 +263,7 @@ def _configurations(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _formatted(table: pd.DataFrame) -> pd.DataFrame:
     """Numbers rounded for reading (the CSV files keep full precision)."""
-    digits = {"psnr_mean": 2, "psnr_se": 2, "psnr_diff_mean": 2, "psnr_diff_se": 2,
+    digits = {"psnr_mean": 2, "psnr_se": 2, "published_psnr": 2, "psnr_diff_mean": 2, "psnr_diff_se": 2,
               "ssim_mean": 4, "ssim_se": 4, "ssim_diff_mean": 4}
     shown = table.astype(object).copy()
     for column in table.columns:

@@ -91,7 +91,9 @@ class JobSpec:
 
     @property
     def dataset_hash(self) -> str:
-        return options_hash(self.dataset, {**self.dataset_options, "__crop__": self.crop})
+        """Where downloads are cached never changes the (checksummed) images: not hashed."""
+        options = {key: value for key, value in self.dataset_options.items() if key != "cache"}
+        return options_hash(self.dataset, {**options, "__crop__": self.crop})
 
 
 def run_job(spec: JobSpec, store: ResultStore, job_label: str = "", method: Denoiser | None = None) -> list[Row]:
@@ -109,6 +111,7 @@ def run_job(spec: JobSpec, store: ResultStore, job_label: str = "", method: Deno
     image_ids = image_ids[: spec.limit]
 
     fingerprint = method_fingerprint(method, spec.sigma)
+    reference = reference_columns(method, spec)
     git_commit.cache_clear()  # a launcher's worker process outlives jobs, and may outlive a commit
     finished = {row_key(row): row for row in latest_rows(store.rows()) if row["status"] == OK}
     rows: list[Row] = []
@@ -118,9 +121,9 @@ def run_job(spec: JobSpec, store: ResultStore, job_label: str = "", method: Deno
     for image_id in tqdm(image_ids, desc=description, unit="img", mininterval=1.0):
         key = row_key(_row_identity(spec, image_id, fingerprint))
         if key in finished:
-            rows.append(finished[key])
+            rows.append(finished[key] | reference)  # describes this job (e.g. now the whole set)
             continue
-        row = evaluate_image(spec, method, dataset, image_id, fingerprint)
+        row = evaluate_image(spec, method, dataset, image_id, fingerprint) | reference
         store.append(row)
         rows.append(row)
         computed += 1
@@ -158,6 +161,19 @@ def weights_name(method: Denoiser, sigma: float | None) -> str:
     the results; "" for methods without any."""
     name = getattr(method, "weights_name", None)
     return name(sigma) if callable(name) else ""
+
+
+def reference_columns(method: Denoiser, spec: JobSpec) -> Row:
+    """What a reference method (the authors' own weights) adds to each row: its source, the
+    weights' SHA-256, the published average, whether σ is outside its range (methods/
+    reference_cnns.py); {} for other methods. A published average is an average over the whole
+    set under the gaussian protocol, so it is only attached to gaussian jobs that evaluate the
+    whole set, uncropped."""
+    describe = getattr(method, "reference", None)
+    if not callable(describe):
+        return {}
+    comparable = spec.crop is None and spec.limit is None and spec.noise == DEFAULT_NOISE
+    return describe(spec.dataset if comparable else None, spec.sigma)
 
 
 def evaluate_image(spec: JobSpec, method: Denoiser, dataset: Dataset, image_id: str, fingerprint: str = "") -> Row:
@@ -209,6 +225,9 @@ def _check_sigma(sigma: float | None, method: Denoiser, name: str) -> None:
     if sigma is None and method.blind:
         raise BenchError("sigma is missing: set the noise level, e.g. sigma=25")
     validate_sigma(sigma, blind=False, method=name)
+    check = getattr(method, "check_sigma", None)  # a method trained for a range of σ only
+    if callable(check):
+        check(sigma)
 
 
 def _row_identity(spec: JobSpec, image_id: str, fingerprint: str = "") -> Row:

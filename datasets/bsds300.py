@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pooch
 
+from bench.downloads.fetch import cache_folder, fetch
 from bench.errors import BenchError
 from bench.images import image_files
 from bench.registry import register_dataset
@@ -38,28 +39,11 @@ def images_dir(root: str | os.PathLike, split: str) -> Path:
     )
 
 
-def download(cache: str | os.PathLike) -> Path:
+def download(cache: Path) -> Path:
     """The extracted archive in `cache` (downloaded and checksum-verified on first use)."""
-    cache = Path(cache).expanduser()
-    try:
-        pooch.retrieve(
-            ARCHIVE_URL,
-            known_hash=f"sha256:{ARCHIVE_SHA256}",
-            fname=ARCHIVE_NAME,
-            path=cache,
-            processor=pooch.Untar(extract_dir=EXTRACT_DIR),
-            progressbar=True,
-        )
-    except ValueError as error:  # pooch's report of a hash mismatch
-        raise BenchError(
-            f"checksum failed for {ARCHIVE_NAME} downloaded from {ARCHIVE_URL}: "
-            f"{' '.join(str(error).split())}"
-        ) from None
-    except OSError as error:  # includes requests' connection errors
-        raise BenchError(
-            f"cannot download {ARCHIVE_URL} into {cache}: {error}; download and extract it "
-            f"yourself and pass dataset.root=<folder>"
-        ) from None
+    fetch(ARCHIVE_URL, ARCHIVE_SHA256, ARCHIVE_NAME, cache,
+          hint="download and extract it yourself and pass dataset.root=<folder>",
+          processor=pooch.Untar(extract_dir=EXTRACT_DIR))
     return cache / EXTRACT_DIR
 
 
@@ -73,5 +57,5 @@ def bsds300(
     if split not in SPLITS:
         raise BenchError(f"bsds300 split must be one of {', '.join(SPLITS)}, got {split!r}")
     if root is None:
-        root = download(cache if cache is not None else pooch.os_cache("denoise-bench"))
+        root = download(cache_folder(cache))
     return ImageFolderDataset(f"bsds300-{split}", image_files(images_dir(root, split)))

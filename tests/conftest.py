@@ -1,11 +1,16 @@
 """Shared fixtures. `bench_cli` runs the real command line in a fresh folder, with the test-only
-plugins of tests/plugins/ (methods `sleepy`, `broken`, dataset `synthetic`) available."""
+plugins of tests/plugins/ (methods `sleepy`, `broken`, dataset `synthetic`) available;
+`web_folder` serves a folder over HTTP on 127.0.0.1, standing in for a download server."""
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,3 +50,23 @@ class BenchCli:
 @pytest.fixture
 def bench_cli(tmp_path: Path) -> BenchCli:
     return BenchCli(tmp_path)
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def web_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, str]]:
+    """(folder, its base URL): files put into the folder are served at base URL + name."""
+    site = tmp_path / "site"
+    site.mkdir()
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    yield site, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
