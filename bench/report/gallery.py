@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from bench.leaderboard import labelled
-from bench.protocol import psnr, validate_image
-from bench.registry import get_dataset, get_method
-from bench.runner import JobSpec, protocol_images
+from bench.protocol import NOISE_MODELS, psnr, validate_image
+from bench.registry import get_dataset
+from bench.runner import JobSpec, make_method, protocol_images
 from bench.store import OK, Row
 
 JSON_FIELDS = ("method_options", "dataset_options")
@@ -44,13 +44,15 @@ class GalleryItem:
 
 def gallery(rows: Sequence[Row], images: int | Sequence[str] = 1, sigma: float | None = None) -> list[GalleryItem]:
     """Gallery items for the first dataset of the results: its first `images` image ids (or the
-    ids given), at `sigma` (default: the middle σ of those present), lowest seed."""
+    ids given), at `sigma` (default: the middle σ of those present), lowest seed, under the first
+    noise model present (in the order of bench.protocol.NOISE_MODELS)."""
     frame = labelled(rows).assign(method_name=[row["method"] for row in rows],
                                   dataset_name=[row["dataset"] for row in rows])
     frame = frame[frame.status == OK]
     if frame.empty or images == 0:
         return []
     frame = frame[frame.dataset == sorted(frame.dataset.unique())[0]]
+    frame = frame[frame.noise == min(frame.noise.unique(), key=list(NOISE_MODELS).index)]
     sigmas = sorted(frame.sigma.unique())
     chosen_sigma = float(sigmas[len(sigmas) // 2] if sigma is None else sigma)
     frame = frame[(frame.sigma == chosen_sigma) & (frame.seed == frame.seed.min())]
@@ -71,7 +73,7 @@ def _item(frame: pd.DataFrame, image_id: str) -> GalleryItem:
     for _, row in methods.iterrows():
         spec = _spec(row)
         try:
-            method = get_method(spec.method, **spec.method_options)
+            method = make_method(spec.method, spec.method_options, spec.noise)
             output = validate_image(method.denoise(noisy.copy(), None if method.blind else spec.sigma), "output")
             if output.shape != clean.shape:
                 raise ValueError(f"shape {output.shape}, expected {clean.shape}")
@@ -85,7 +87,7 @@ def _item(frame: pd.DataFrame, image_id: str) -> GalleryItem:
     height, width = clean.shape
     size = max(min(height, width) // 4, 1)
     crop = "" if first.crop is None else f", crop {first.crop}"
-    title = f"{methods.iloc[0].dataset} {image_id}, σ = {first.sigma:g}, seed {first.seed}{crop}"
+    title = f"{methods.iloc[0].dataset} {image_id}, σ = {first.sigma:g}, {first.noise} noise, seed {first.seed}{crop}"
     return GalleryItem(title, panels, (height // 3, width // 3, size), skipped, unchanged)
 
 
