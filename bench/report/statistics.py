@@ -15,6 +15,7 @@ from scipy import stats
 
 from bench.errors import BenchError
 from bench.leaderboard import GROUP
+from bench.protocol import DEFAULT_NOISE
 from bench.report.tags import CLASSICAL
 
 CONFIDENCE = 0.95
@@ -22,6 +23,8 @@ CONFIDENCE = 0.95
 
 def differences_to_reference(paired: pd.DataFrame, reference: str) -> pd.DataFrame:
     """Per group (dataset, σ, …) and method: PSNR(method) − PSNR(reference), its SE, 95 % interval, p."""
+    if "noise" not in paired:
+        paired = paired.assign(noise=DEFAULT_NOISE)  # a paired.csv from before noise models existed
     if not ((paired.method_a == reference) | (paired.method_b == reference)).any():
         raise BenchError(f"reference {reference!r} has no paired comparison; methods: "
                          f"{', '.join(sorted(set(paired.method_a) | set(paired.method_b)))}")
