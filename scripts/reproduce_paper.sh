@@ -19,7 +19,7 @@ jobs=${JOBS:-2}
 sweep=${SWEEP_DIR:-scratch/paper_sweep}
 out=${OUT:-results}
 store=${STORE:-outputs/store}
-pairs=(cn2:bls_gsm cn2:bls_gsm2 cn2:foe cn2:bm3d cnblind:cn2 cn1:cn2)  # the paper's claims, signed
+pairs=(cn2:bls_gsm cn2:bls_gsm2 cn2:foe cn2:bm3d cnblind:cn2 cn1:cn2 foe:wavelet foe:bls_gsm)  # the paper's claims, signed
 export OMP_NUM_THREADS=$((2 / jobs > 0 ? 2 / jobs : 1))  # one core per worker, no oversubscription
 
 command=(python -m bench -m hydra/launcher=joblib "hydra.launcher.n_jobs=$jobs" "hydra.sweep.dir=$sweep"
