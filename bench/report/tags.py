@@ -5,8 +5,9 @@
   reference is the best classical method present: the bar a learned method has to clear.
 - `non-paper`: a variant the paper did not have (cn2_x8, CN2's test-time self-ensemble).
 - `truncated`: a training run cut far short of its recipe (cn2_paper: 0.2 % of the paper's schedule).
-Figure 2 and the difference plots leave out `non-paper` and `truncated` rows unless asked: Figure 2
-to keep the paper's form, both so that one far-off row does not squash the axis.
+- `floor`: not a denoiser (`noisy`, the input itself), 5–15 dB below every method.
+Figure 2 and the difference plots leave out `non-paper`, `truncated` and `floor` rows unless asked:
+Figure 2 to keep the paper's form, both so that one far-off row does not squash the axis.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterable
 import yaml
 
 CLASSICAL = "classical"
-LEFT_OUT_OF_FIGURES = frozenset({"non-paper", "truncated"})
+LEFT_OUT_OF_FIGURES = frozenset({"non-paper", "truncated", "floor"})
 
 
 def method_tags() -> dict[str, frozenset[str]]:
@@ -32,6 +33,6 @@ def method_tags() -> dict[str, frozenset[str]]:
 
 
 def kept_in_figures(methods: Iterable[str]) -> list[bool]:
-    """For each method label: False for rows tagged `non-paper` or `truncated`."""
+    """For each method label: False for rows tagged `non-paper`, `truncated` or `floor`."""
     tags = method_tags()
     return [not (tags.get(method, frozenset()) & LEFT_OUT_OF_FIGURES) for method in methods]
