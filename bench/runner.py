@@ -111,7 +111,8 @@ def run_job(spec: JobSpec, store: ResultStore, job_label: str = "", method: Deno
     image_ids = image_ids[: spec.limit]
 
     fingerprint = method_fingerprint(method, spec.sigma)
-    reference = reference_columns(method, spec)
+    # What describes this job's rows, found in the store or new: the same key means the same weights.
+    job_columns = reference_columns(method, spec) | {"weights": weights_name(method, spec.sigma)}
     git_commit.cache_clear()  # a launcher's worker process outlives jobs, and may outlive a commit
     finished = {row_key(row): row for row in latest_rows(store.rows()) if row["status"] == OK}
     rows: list[Row] = []
@@ -121,9 +122,9 @@ def run_job(spec: JobSpec, store: ResultStore, job_label: str = "", method: Deno
     for image_id in tqdm(image_ids, desc=description, unit="img", mininterval=1.0):
         key = row_key(_row_identity(spec, image_id, fingerprint))
         if key in finished:
-            rows.append(finished[key] | reference)  # describes this job (e.g. now the whole set)
+            rows.append(finished[key] | job_columns)
             continue
-        row = evaluate_image(spec, method, dataset, image_id, fingerprint) | reference
+        row = evaluate_image(spec, method, dataset, image_id, fingerprint) | job_columns
         store.append(row)
         rows.append(row)
         computed += 1
@@ -180,8 +181,7 @@ def evaluate_image(spec: JobSpec, method: Denoiser, dataset: Dataset, image_id: 
     """Denoise one image under the protocol and score it; a method failure becomes a failed row."""
     assert spec.sigma is not None  # checked by run_job
     clean, noisy = protocol_images(spec, dataset, image_id)
-    row = _row_identity(spec, image_id, fingerprint) | {
-        "height": clean.shape[0], "width": clean.shape[1], "weights": weights_name(method, spec.sigma)}
+    row = _row_identity(spec, image_id, fingerprint) | {"height": clean.shape[0], "width": clean.shape[1]}
     start = time.perf_counter()
     try:
         estimate = method.denoise(noisy, None if method.blind else spec.sigma)
