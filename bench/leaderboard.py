@@ -84,7 +84,8 @@ def labelled(rows: Iterable[Row]) -> pd.DataFrame:
 
     A method is named by its config file (`bls_gsm2`), a dataset by its name; a name run with
     several configurations gets the options that tell them apart, e.g. `cn2(recipe=paper)`,
-    `skimage(crop=32)`."""
+    `skimage(crop=32)`, or, when only their trained weights differ, their config hash
+    (`cnblind(version=1a2b3c4)`)."""
     frame = pd.DataFrame([row | {"noise": row_noise(row)} for row in rows], columns=ROW_COLUMNS)
     frame["weights"] = frame["weights"].astype(object).where(frame["weights"].notna(), "")
     frame["method_config"] = [json.loads(text or "{}") for text in frame["method_options"]]
@@ -92,9 +93,14 @@ def labelled(rows: Iterable[Row]) -> pd.DataFrame:
         json.loads(text or "{}") | ({} if _missing(crop) else {"crop": int(crop)})
         for text, crop in zip(frame["dataset_options"], frame["crop"])
     ]
-    names = [config if isinstance(config, str) and config else method
-             for config, method in zip(frame["config_name"], frame["method"])]
-    frame["method"] = _display_labels(pd.Series(names), frame["method_config"])
+    names = pd.Series([config if isinstance(config, str) and config else method
+                       for config, method in zip(frame["config_name"], frame["method"])])
+    # Same name and options, different hash: other trained weights (or code that fingerprints
+    # itself); named by their hash rather than averaged together.
+    versions = frame.groupby([names, frame["method_options"]])["config_hash"].transform("nunique") > 1
+    frame["method_config"] = [config | {"version": str(digest)[:7]} if several else config
+                              for config, digest, several in zip(frame["method_config"], frame["config_hash"], versions)]
+    frame["method"] = _display_labels(names, frame["method_config"])
     frame["dataset"] = _display_labels(frame["dataset"], frame["dataset_config"])
     for column in ("sigma", "psnr", "ssim", "seconds"):
         frame[column] = pd.to_numeric(frame[column])

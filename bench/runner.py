@@ -17,7 +17,7 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,24 +144,31 @@ def make_method(name: str, options: Mapping[str, Any], noise: str) -> Denoiser:
     return method
 
 
+def optional_hook(method: Denoiser, name: str) -> Callable[..., Any] | None:
+    """A hook a method may define beyond `denoise` (use_noise_model, fingerprint, weights_name,
+    reference, check_sigma), or None when it does not."""
+    hook = getattr(method, name, None)
+    return hook if callable(hook) else None
+
+
 def tell_noise_model(method: Denoiser, noise: str) -> None:
-    use_noise_model = getattr(method, "use_noise_model", None)
-    if callable(use_noise_model):
+    use_noise_model = optional_hook(method, "use_noise_model")
+    if use_noise_model:
         use_noise_model(validate_noise_model(noise))
 
 
 def method_fingerprint(method: Denoiser, sigma: float | None) -> str:
     """What identifies a method's trained parameters at this σ (e.g. a weight file's SHA-256), so
     results of retrained weights never pass for the old ones; "" for methods without any."""
-    fingerprint = getattr(method, "fingerprint", None)
-    return fingerprint(sigma) if callable(fingerprint) else ""
+    fingerprint = optional_hook(method, "fingerprint")
+    return fingerprint(sigma) if fingerprint else ""
 
 
 def weights_name(method: Denoiser, sigma: float | None) -> str:
     """Which trained parameters the method uses at this σ (a weight file's name), for readers of
     the results; "" for methods without any."""
-    name = getattr(method, "weights_name", None)
-    return name(sigma) if callable(name) else ""
+    name = optional_hook(method, "weights_name")
+    return name(sigma) if name else ""
 
 
 def reference_columns(method: Denoiser, spec: JobSpec) -> Row:
@@ -170,8 +177,8 @@ def reference_columns(method: Denoiser, spec: JobSpec) -> Row:
     reference_cnns.py); {} for other methods. A published average is an average over the whole
     set under the gaussian protocol, so it is only attached to gaussian jobs that evaluate the
     whole set, uncropped."""
-    describe = getattr(method, "reference", None)
-    if not callable(describe):
+    describe = optional_hook(method, "reference")
+    if not describe:
         return {}
     comparable = spec.crop is None and spec.limit is None and spec.noise == DEFAULT_NOISE
     return describe(spec.dataset if comparable else None, spec.sigma)
@@ -225,8 +232,8 @@ def _check_sigma(sigma: float | None, method: Denoiser, name: str) -> None:
     if sigma is None and method.blind:
         raise BenchError("sigma is missing: set the noise level, e.g. sigma=25")
     validate_sigma(sigma, blind=False, method=name)
-    check = getattr(method, "check_sigma", None)  # a method trained for a range of σ only
-    if callable(check):
+    check = optional_hook(method, "check_sigma")  # a method trained for a range of σ only
+    if check:
         check(sigma)
 
 

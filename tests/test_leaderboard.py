@@ -98,6 +98,17 @@ def test_a_method_run_with_two_configurations_is_labelled_by_what_differs() -> N
     assert sorted(set(labelled(rows).method)) == ["bls(setting=1)", "bls(setting=2)", "noisy"]
 
 
+def test_rows_of_other_trained_weights_are_never_averaged_together() -> None:
+    """Same method and options but another config hash (retrained weights fingerprint into it):
+    two leaderboard entries named by their hash, not one mean over both sets of rows."""
+    old = [make_row("cnblind", f"{index:03d}", 27.0) | {"config_hash": "1111111aaa"} for index in range(3)]
+    new = [make_row("cnblind", f"{index:03d}", 28.0) | {"config_hash": "2222222bbb"} for index in range(3)]
+    board = leaderboard(labelled(old + new))
+    assert dict(zip(board.method, board.psnr_mean)) == {"cnblind(version=2222222)": 28.0,
+                                                        "cnblind(version=1111111)": 27.0}
+    assert set(labelled(new).method) == {"cnblind"}
+
+
 def test_a_method_is_labelled_by_its_config_file() -> None:
     rows = [make_row("bls", "a", 20.0, options={"setting": 1}) | {"config_name": "bls1"},
             make_row("bls", "a", 21.0, options={"setting": 2}) | {"config_name": "bls2"}]
