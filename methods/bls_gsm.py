@@ -30,13 +30,7 @@ import torch
 from bench.errors import BenchError
 from bench.methods._gsm_estimator import ZGrid, bls_gsm_band, noise_covariance
 from bench.methods._thread_pool import thread_pool
-from bench.methods._gsm_pyramids import (
-    Decomposition,
-    daubechies_wavelet,
-    expand2,
-    full_steerable,
-    undecimated_wavelet,
-)
+from bench.methods._gsm_pyramids import Decomposition, daubechies_wavelet, full_steerable, undecimated_wavelet
 from bench.protocol import validate_image, validate_sigma
 from bench.registry import register_method
 
@@ -160,7 +154,7 @@ class BLSGSM:
             by = bx = 0
         npy = math.ceil(height / step) * step
         npx = math.ceil(width / step) * step
-        minimum = 2 ** (nsc + 2)  # the smallest size that holds Nsc levels (pyrtools' limit)
+        minimum = 2 ** (nsc + 2)  # the smallest size that holds Nsc levels (the MATLAB buildSFpyr's limit)
         while npy + 2 * by < minimum:
             npy += step
         while npx + 2 * bx < minimum:
@@ -208,11 +202,7 @@ class BLSGSM:
 
     def _parent(self, decomposition: Decomposition, index: int) -> np.ndarray | None:
         """The parent of band `index`, resampled to its size, or None (no parent used)."""
-        parent_index = decomposition.parents[index]
-        if not self.parent or parent_index is None:
-            return None
-        parent = decomposition.bands[parent_index]
-        return expand2(parent) if decomposition.parent_upsample[index] else parent
+        return decomposition.parent(index) if self.parent else None
 
     def _key(self) -> tuple:
         return (self.representation, self.orientations, self.wavelet, self.block, self.parent)
