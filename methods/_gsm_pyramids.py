@@ -33,7 +33,6 @@ from scipy import fft as sfft
 
 from bench.methods._steerable_pyramid import full_steerable_pyramid
 
-_WORKERS = -1  # scipy.fft: use every core
 
 
 @dataclass
@@ -56,7 +55,7 @@ class Decomposition:
         if parent is None or not self.parent_upsample[index]:
             return None if parent is None else self.bands[parent]
         expanded = expand_spectrum(self.spectra[parent], 2)
-        return sfft.irfft2(expanded, s=self.bands[index].shape, workers=_WORKERS)
+        return sfft.irfft2(expanded, s=self.bands[index].shape)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -133,7 +132,7 @@ def full_steerable(image: np.ndarray, scales: int, orientations: int) -> Decompo
 
     def reconstruct(new_bands: list[np.ndarray]) -> np.ndarray:
         groups = [np.stack(new_bands[start : start + orientations]) for start in range(0, len(new_bands), orientations)]
-        return pyramid.synthesise([sfft.rfft2(group, workers=_WORKERS) for group in groups] + [lowpass])
+        return pyramid.synthesise([sfft.rfft2(group) for group in groups] + [lowpass])
 
     return Decomposition(bands, [s for group in band_spectra for s in group], parents, upsample, reconstruct)
 
@@ -169,14 +168,14 @@ def undecimated_wavelet(image: np.ndarray, scales: int, wavelet: str = "haar") -
     FFT at its own size."""
     levels = scales + 1
     responses = _swt_responses(image.shape, daubechies_wavelet(wavelet).name, levels)
-    spectrum = sfft.rfft2(image, workers=_WORKERS)
+    spectrum = sfft.rfft2(image)
     factors = [2 ** (j - 2) if j > 2 else 1 for j in range(1, levels + 1) for _ in range(3)]
     band_spectra = []
     bands: list[np.ndarray] = []
     for start in range(0, 3 * levels, 3):
         group = shrink_spectrum(spectrum * responses[start + 1 : start + 4], factors[start])
         band_spectra.extend(group)
-        bands.extend(sfft.irfft2(group, s=_even_shape(group), workers=_WORKERS))
+        bands.extend(sfft.irfft2(group, s=_even_shape(group)))
     low_factor = 2**scales
     low = shrink_spectrum(spectrum * responses[0], low_factor)
 
@@ -197,10 +196,10 @@ def undecimated_wavelet(image: np.ndarray, scales: int, wavelet: str = "haar") -
         # shifted sub-grids in Python loops; the same to 1e-15).
         total = expand_spectrum(low, low_factor) * np.conj(responses[0])
         for start in range(0, len(new_bands), 3):
-            group = sfft.rfft2(np.stack(new_bands[start : start + 3]), workers=_WORKERS)
+            group = sfft.rfft2(np.stack(new_bands[start : start + 3]))
             expanded = np.conj(expand_spectrum(group, factors[start]))
             total += np.conj(np.einsum("bij,bij->ij", expanded, responses[start + 1 : start + 4]))
-        return sfft.irfft2(total, s=image.shape, workers=_WORKERS)
+        return sfft.irfft2(total, s=image.shape)
 
     return Decomposition(bands, band_spectra, parents, upsample, reconstruct)
 
@@ -221,7 +220,7 @@ def _swt_responses(shape: tuple[int, int], wavelet: str, levels: int) -> np.ndar
     channels = [coeffs[0]] + [band for triple in coeffs[1:][::-1] for band in triple]
     ky = np.fft.fftfreq(shape[0])[:, None]
     kx = np.fft.rfftfreq(shape[1])[None, :]
-    responses = sfft.rfft2(np.stack(channels), workers=_WORKERS)
+    responses = sfft.rfft2(np.stack(channels))
     for index in range(1, len(channels)):
         shift = 2 ** ((index - 1) // 3)  # the band's roll by `shift` on both axes
         responses[index] *= np.exp(-2j * np.pi * shift * (ky + kx))

@@ -28,7 +28,6 @@ from functools import lru_cache
 import numpy as np
 from scipy import fft as sfft
 
-_WORKERS = -1  # scipy.fft: use every core
 _ANGLE_TABLE_SIZE = 1024  # pyrtools' look-up table of the angular masks (samples per π)
 _RADIAL_TABLE_SIZE = 256  # pyrtools' rcosFn table (samples per transition)
 
@@ -138,7 +137,7 @@ class _Channel:
         total[self.crop.line_rows, self.crop.line_cols] += (on_lines * np.conj(self.mirror)).sum(axis=0)
 
     def bands(self, spectra: np.ndarray) -> np.ndarray:
-        return sfft.irfft2(spectra, s=self.crop.shape, workers=_WORKERS)
+        return sfft.irfft2(spectra, s=self.crop.shape)
 
 
 def _radial_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -204,7 +203,7 @@ class FullSteerablePyramid:
 
     def analyse(self, image: np.ndarray) -> list[np.ndarray]:
         """Every channel's half spectra (bands × rows × half columns)."""
-        spectrum = sfft.rfft2(image, workers=_WORKERS)
+        spectrum = sfft.rfft2(image)
         return [channel.analyse(spectrum) for channel in self.channels]
 
     def synthesise(self, spectra: list[np.ndarray]) -> np.ndarray:
@@ -213,7 +212,7 @@ class FullSteerablePyramid:
         total = np.zeros((self.shape[0], self.shape[1] // 2 + 1), dtype=complex)
         for channel, channel_spectra in zip(self.channels, spectra):
             channel.synthesise(channel_spectra, total)
-        return sfft.irfft2(total, s=self.shape, workers=_WORKERS)
+        return sfft.irfft2(total, s=self.shape)
 
 
 @lru_cache(maxsize=2)
