@@ -34,7 +34,6 @@ from scipy import fft as sfft
 from bench.methods._steerable_pyramid import full_steerable_pyramid
 
 
-
 @dataclass
 class Decomposition:
     """Subbands to denoise (fine to coarse) with their half spectra, each band's parent index (None:
