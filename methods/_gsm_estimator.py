@@ -31,6 +31,7 @@ in the extension that is cropped away.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -281,16 +282,31 @@ def bls_gsm_band(
     posterior = GSMPosterior(c_u, c_w, (n_spatial - 1) // 2, z_grid)
     estimate = posterior.estimate_band(band, parent, block, optim)
 
+    out = np.empty_like(band, dtype=np.float64)
+    out[ly : ly + rows, lx : lx + cols] = estimate.reshape(rows, cols)
     # Border: scalar Wiener with the ML z of the nearest interior position (the released code's
     # rule; its corners and edges copy the interior's corner and edge values). Only the interior's
     # outermost rows and columns are needed for that.
-    grid = np.arange(rows * cols).reshape(rows, cols)
-    edge = np.unique(np.r_[grid[0], grid[-1], grid[:, 0], grid[:, -1]])
-    z_ml = np.ones(rows * cols)
-    z_ml[edge] = posterior.ml_z(neighbourhoods_at(band, parent, block, edge))
-    z_ml = np.pad(z_ml.reshape(rows, cols), ((ly, ly), (lx, lx)), mode="edge")
+    border_rows, border_cols, edge, nearest = _border(band.shape, block)
+    z_ml = posterior.ml_z(neighbourhoods_at(band, parent, block, edge))[nearest]
     gain_num = sx2 * z_ml
     gain_den = gain_num + sig2
-    out = band * np.divide(gain_num, gain_den, out=np.zeros_like(gain_num), where=gain_den > 0)
-    out[ly : ly + rows, lx : lx + cols] = estimate.reshape(rows, cols)
+    gain = np.divide(gain_num, gain_den, out=np.zeros_like(gain_num), where=gain_den > 0)
+    out[border_rows, border_cols] = band[border_rows, border_cols] * gain
     return out
+
+
+@lru_cache(maxsize=64)
+def _border(shape: tuple[int, int], block: tuple[int, int]) -> tuple[np.ndarray, ...]:
+    """Positions of a band's border (those whose block leaves the band): their rows and columns,
+    the interior's outermost positions (indices into the row-major interior, sorted) and, for each
+    border position, which of those is nearest. Cached per shape: only these few are computed."""
+    (height, width), (by, bx) = shape, block
+    ly, lx = by // 2, bx // 2
+    rows, cols = height - by + 1, width - bx + 1
+    ring = np.ones(shape, dtype=bool)
+    ring[ly : ly + rows, lx : lx + cols] = False
+    border_rows, border_cols = np.nonzero(ring)
+    closest = np.clip(border_rows - ly, 0, rows - 1) * cols + np.clip(border_cols - lx, 0, cols - 1)
+    edge, nearest = np.unique(closest, return_inverse=True)
+    return border_rows, border_cols, edge, nearest

@@ -58,12 +58,12 @@ static inline __attribute__((always_inline)) vd vmax(vd a, vd b)
 }
 
 /* W positions into out: component j of the neighbourhood of position i is planes[j][i]. `scratch`
- * holds n + k vectors. */
+ * holds 2n + k vectors. */
 static inline __attribute__((always_inline)) void estimate_block(
     const double *const *planes, Py_ssize_t n, Py_ssize_t k, const double *to_v, const double *a, const double *b,
     const double *c, vd *scratch, double *out)
 {
-    vd *v = scratch, *log_lik = scratch + n;
+    vd *v = scratch, *squares = scratch + n, *log_lik = scratch + 2 * n;
 #pragma GCC unroll 16
     for (Py_ssize_t i = 0; i < n; i++) {
         vd sum = {0};
@@ -71,13 +71,14 @@ static inline __attribute__((always_inline)) void estimate_block(
         for (Py_ssize_t j = 0; j < n; j++)
             sum += to_v[i * n + j] * *(const vd_unaligned *)planes[j];
         v[i] = sum;
+        squares[i] = sum * sum;
     }
     vd largest = (vd){0} - INFINITY;
     for (Py_ssize_t z = 0; z < k; z++) {
         vd sum = (vd){0} - c[z];
 #pragma GCC unroll 16
         for (Py_ssize_t i = 0; i < n; i++)
-            sum += a[z * n + i] * (v[i] * v[i]);
+            sum += a[z * n + i] * squares[i];
         log_lik[z] = sum;
         largest = vmax(largest, sum);
     }
@@ -114,7 +115,7 @@ static inline __attribute__((always_inline)) void run_grid(
     const double *const *bases, const Py_ssize_t n, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t stride,
     const Py_ssize_t k, const double *to_v, const double *a, const double *b, const double *c, double *out)
 {
-    vd scratch[n + k], sums[n * n];
+    vd scratch[2 * n + k], sums[n * n];
     const double *planes[n];
     double tail[n * W], tail_out[W];
     const double *tail_planes[n];

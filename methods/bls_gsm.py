@@ -26,17 +26,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy import fft as sfft
 
 from bench.errors import BenchError
 from bench.methods._gsm_estimator import ZGrid, bls_gsm_band, noise_covariance
 from bench.methods._thread_pool import thread_pool
-from bench.methods._gsm_pyramids import (
-    Decomposition,
-    daubechies_wavelet,
-    expand2,
-    full_steerable,
-    undecimated_wavelet,
-)
+from bench.methods._gsm_pyramids import Decomposition, daubechies_wavelet, full_steerable, undecimated_wavelet
 from bench.protocol import validate_image, validate_sigma
 from bench.registry import register_method
 
@@ -160,7 +155,7 @@ class BLSGSM:
             by = bx = 0
         npy = math.ceil(height / step) * step
         npx = math.ceil(width / step) * step
-        minimum = 2 ** (nsc + 2)  # the smallest size that holds Nsc levels (pyrtools' limit)
+        minimum = 2 ** (nsc + 2)  # the smallest size that holds Nsc levels (the MATLAB buildSFpyr's limit)
         while npy + 2 * by < minimum:
             npy += step
         while npx + 2 * bx < minimum:
@@ -182,8 +177,12 @@ class BLSGSM:
         padded = np.pad(image, ((0, npy - height), (0, npx - width)), mode="symmetric")
         padded = np.pad(padded, ((by, by), (bx, bx)), mode="symmetric")
 
-        decomposition = self._decompose(padded, nsc)
-        unit_covariances = _noise_covariances(self, padded.shape, nsc, by + npy // 2, bx + npx // 2)
+        threads = torch.get_num_threads()
+        # The whole-image FFTs use the cores the harness allows (scipy.fft's default is one thread,
+        # per thread: the subbands' own FFTs, run on the pool below, stay on one core each).
+        with sfft.set_workers(threads):
+            decomposition = self._decompose(padded, nsc)
+            unit_covariances = _noise_covariances(self, padded.shape, nsc, by + npy // 2, bx + npx // 2)
         variance = float(sigma) ** 2
 
         def denoise_band(index: int) -> np.ndarray:
@@ -201,18 +200,15 @@ class BLSGSM:
         # GIL released, so threads spread them over the cores the harness allows (OMP_NUM_THREADS,
         # as torch reads it), largest first.
         order = sorted(range(len(decomposition.bands)), key=lambda i: -decomposition.bands[i].size)
-        pool = thread_pool(os.getpid(), torch.get_num_threads())
+        pool = thread_pool(os.getpid(), threads)
         denoised_by_index = dict(zip(order, pool.map(denoise_band, order)))
-        result = decomposition.reconstruct([denoised_by_index[i] for i in range(len(order))])
+        with sfft.set_workers(threads):
+            result = decomposition.reconstruct([denoised_by_index[i] for i in range(len(order))])
         return result[by : by + height, bx : bx + width]
 
     def _parent(self, decomposition: Decomposition, index: int) -> np.ndarray | None:
         """The parent of band `index`, resampled to its size, or None (no parent used)."""
-        parent_index = decomposition.parents[index]
-        if not self.parent or parent_index is None:
-            return None
-        parent = decomposition.bands[parent_index]
-        return expand2(parent) if decomposition.parent_upsample[index] else parent
+        return decomposition.parent(index) if self.parent else None
 
     def _key(self) -> tuple:
         return (self.representation, self.orientations, self.wavelet, self.block, self.parent)

@@ -24,14 +24,16 @@ from bench.methods._gsm_estimator import (
     noise_covariance,
 )
 from bench.methods._gsm_pyramids import (
-    _fourier_expand,
-    _fourier_shrink,
+    expand_spectrum,
     full_steerable,
+    shrink_spectrum,
     undecimated_wavelet,
 )
+from bench.methods._steerable_pyramid import FullSteerablePyramid
 from bench.protocol import add_noise, psnr
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "method"
+PREVIOUS = Path(__file__).resolve().parent / "data" / "bls_gsm_previous.npz"
 SETTINGS = ("bls_gsm", "bls_gsm2")
 
 
@@ -105,7 +107,7 @@ def test_full_steerable_pyramid_reconstructs_perfectly(shape: tuple[int, int], c
         decomposition = full_steerable(image, scales=3, orientations=8)
         assert len(decomposition.bands) == 8 * 4  # 8 oriented high-pass bands + 3 levels of 8
         rebuilt = decomposition.reconstruct(decomposition.bands)
-        # exact up to pyrtools' look-up-table interpolation of the radial/angular masks
+        # exact up to the look-up-table interpolation of the radial/angular masks
         assert np.max(np.abs(rebuilt - image)) < 2e-4 * np.std(image)
 
 
@@ -116,6 +118,92 @@ def test_full_steerable_band_layout() -> None:
     # high-pass bands: parents are level 0 (same size); level l: level l+1 (half size); coarsest: none
     assert decomposition.parents == [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] + [None] * 4
     assert decomposition.parent_upsample == [False] * 4 + [True] * 8 + [False] * 4
+
+
+def _pyrtools_full_pyramid(image: np.ndarray, scales: int, orientations: int):
+    """pyrtools' SteerablePyramidFreq of `image` and the toolbox's oriented split of its high-pass
+    (buildFullSFpyr2.m) built from pyrtools' own masks: the reference for our pyramid."""
+    pt = pytest.importorskip("pyrtools")
+    pyramid = pt.pyramids.SteerablePyramidFreq(image, height=scales, order=orientations - 1)
+    split = np.stack([(-1j) ** (orientations - 1) * pyramid._anglemasks[0][b] * pyramid._hi0mask
+                      for b in range(orientations)])
+    split[:, 0, :] = split[:, :, 0] = 1 / np.sqrt(orientations)
+    return pyramid, np.fft.ifftshift(split, axes=(-2, -1))
+
+
+# Even sizes, square and not, with the low-pass residual odd or even (the method pads to these).
+PYRAMID_CASES = [((64, 64), 3, 8), ((48, 80), 2, 4), ((36, 20), 2, 3), ((68, 68), 2, 8), ((40, 24), 1, 5)]
+
+
+@pytest.mark.parametrize("shape, scales, orientations", PYRAMID_CASES)
+def test_steerable_pyramid_bands_are_pyrtools(shape: tuple[int, int], scales: int, orientations: int) -> None:
+    image = np.random.default_rng(7).standard_normal(shape)
+    reference, split = _pyrtools_full_pyramid(image, scales, orientations)
+    pyramid = FullSteerablePyramid(shape, scales, orientations)
+    bands = [channel.bands(spectra) for channel, spectra in zip(pyramid.channels, pyramid.analyse(image))]
+    high = np.fft.ifft2(np.fft.fft2(image) * split).real
+    expected = [high] + [[reference.pyr_coeffs[(level, b)] for b in range(orientations)] for level in range(scales)]
+    expected.append([reference.pyr_coeffs["residual_lowpass"]])
+    for ours, theirs in zip(bands, expected):
+        for band, other in zip(ours, theirs):
+            assert band.shape == other.shape
+            np.testing.assert_allclose(band, other, rtol=0, atol=1e-10 * np.abs(other).max())
+
+
+@pytest.mark.parametrize("shape, scales, orientations", PYRAMID_CASES)
+def test_steerable_pyramid_synthesis_is_pyrtools(shape: tuple[int, int], scales: int, orientations: int) -> None:
+    """On arbitrary bands (not only a pyramid's own), so every Nyquist line's bookkeeping counts."""
+    rng = np.random.default_rng(8)
+    reference, split = _pyrtools_full_pyramid(np.zeros(shape), scales, orientations)
+    pyramid = FullSteerablePyramid(shape, scales, orientations)
+    bands = [rng.standard_normal((len(channel.gains),) + channel.crop.shape) for channel in pyramid.channels]
+    for level in range(scales):
+        for b in range(orientations):
+            reference.pyr_coeffs[(level, b)] = bands[level + 1][b]
+    reference.pyr_coeffs["residual_lowpass"] = bands[-1][0]
+    expected = reference.recon_pyr(levels=list(range(scales)) + ["residual_lowpass"])
+    expected += np.fft.ifft2((np.fft.fft2(bands[0]) * split.conj()).sum(axis=0)).real
+    ours = pyramid.synthesise([np.fft.rfft2(group) for group in bands])
+    np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("shape, scales, orientations", PYRAMID_CASES)
+def test_steerable_pyramid_reconstructs(shape: tuple[int, int], scales: int, orientations: int) -> None:
+    image = np.random.default_rng(9).standard_normal(shape)
+    pyramid = FullSteerablePyramid(shape, scales, orientations)
+    rebuilt = pyramid.synthesise(pyramid.analyse(image))
+    # exact up to the look-up-table interpolation of the radial/angular masks, as pyrtools
+    assert np.max(np.abs(rebuilt - image)) < 2e-4 * np.std(image)
+    with pytest.raises(ValueError):
+        FullSteerablePyramid((shape[0] + 1, shape[1]), scales, orientations)
+
+
+def test_full_steerable_parents_are_expanded_bands() -> None:
+    """A parent of half the band's size is the toolbox's expand(parent, 2) of the parent band."""
+    import scipy.signal
+
+    decomposition = full_steerable(np.random.default_rng(10).standard_normal((64, 48)), 2, 4)
+    for index, parent in enumerate(decomposition.parents):
+        resampled = decomposition.parent(index)
+        if parent is None:
+            assert resampled is None
+        elif decomposition.parent_upsample[index]:
+            band = decomposition.bands[parent]
+            reference = scipy.signal.resample(scipy.signal.resample(band, 2 * band.shape[0], axis=0),
+                                              2 * band.shape[1], axis=1)
+            np.testing.assert_allclose(resampled, reference, atol=1e-12)
+        else:
+            assert resampled is decomposition.bands[parent]
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+@pytest.mark.parametrize("sigma", [25, 100])
+def test_same_output_as_previous_implementation(name: str, sigma: int, camera: np.ndarray) -> None:
+    """Against outputs (every 4th pixel of a 90×120 crop) saved from the implementation before
+    issue 16's own pyramid (commit 0519b0b: pyrtools' pyramid, pywt.swt2, complex FFTs)."""
+    noisy = camera[200:290, 150:270] + sigma * np.random.default_rng(sigma).standard_normal((90, 120))
+    previous = np.load(PREVIOUS)[f"{name}_{sigma}"]
+    np.testing.assert_allclose(get_method(name).denoise(noisy, sigma)[::4, ::4], previous, rtol=0, atol=1e-8)
 
 
 def test_undecimated_wavelet_reconstruction(camera: np.ndarray) -> None:
@@ -134,6 +222,34 @@ def test_undecimated_wavelet_reconstruction(camera: np.ndarray) -> None:
     assert psnr(camera, decomposition.reconstruct(decomposition.bands)[64:-64, 64:-64]) > 50
 
 
+def _expand(x: np.ndarray, factor: int) -> np.ndarray:
+    """The toolbox's expand.m on an (even-sized) image."""
+    shape = (x.shape[0] * factor, x.shape[1] * factor)
+    return np.fft.irfft2(expand_spectrum(np.fft.rfft2(x), factor), s=shape)
+
+
+def _shrink(x: np.ndarray, factor: int) -> np.ndarray:
+    """The toolbox's shrink.m on an (even-sized) image."""
+    shape = (x.shape[0] // factor, x.shape[1] // factor)
+    return np.fft.irfft2(shrink_spectrum(np.fft.rfft2(x), factor), s=shape)
+
+
+def test_undecimated_wavelet_analysis_is_pywt_swt2() -> None:
+    """The Fourier-domain analysis equals the toolbox's route: pywt.swt2, each band of level j
+    rolled by 2^(j−1), then shrunk (and the low-pass shrunk by 2^scales)."""
+    rng = np.random.default_rng(4)
+    for wavelet in ("haar", "db2"):
+        image = rng.standard_normal((64, 96))
+        decomposition = undecimated_wavelet(image, scales=3, wavelet=wavelet)
+        coeffs = pywt.swt2(image, wavelet, level=4, trim_approx=True, norm=True)
+        for j, triple in enumerate(coeffs[1:][::-1]):
+            factor, shift = (2 ** (j - 1) if j > 1 else 1), 2**j
+            for k, band in enumerate(triple):
+                reference = _shrink(np.roll(band, (shift, shift), axis=(0, 1)), factor)
+                np.testing.assert_allclose(decomposition.bands[3 * j + k], reference, rtol=0, atol=1e-12)
+                np.testing.assert_allclose(decomposition.spectra[3 * j + k], np.fft.rfft2(reference), atol=1e-10)
+
+
 def test_undecimated_wavelet_synthesis_is_pywt_iswt2() -> None:
     """The Fourier-domain synthesis equals the toolbox's route (expand each band, undo its shift,
     pywt.iswt2) on arbitrary bands, not only on the decomposition's own."""
@@ -145,10 +261,10 @@ def test_undecimated_wavelet_synthesis_is_pywt_iswt2() -> None:
         levels = []
         for j in range(4):
             factor, shift = (2 ** (j - 1) if j > 1 else 1), 2**j
-            levels.append(tuple(np.roll(_fourier_expand(bands[3 * j + k], factor), (-shift, -shift), axis=(0, 1))
+            levels.append(tuple(np.roll(_expand(bands[3 * j + k], factor), (-shift, -shift), axis=(0, 1))
                                 for k in range(3)))
         low = pywt.swt2(image, wavelet, level=4, trim_approx=True, norm=True)[0]
-        low_part = _fourier_expand(_fourier_shrink(low, 8), 8)
+        low_part = _expand(_shrink(low, 8), 8)
         reference = pywt.iswt2([low_part] + levels[::-1], wavelet, norm=True)
         assert np.allclose(decomposition.reconstruct(bands), reference, atol=1e-10)
 
@@ -180,7 +296,7 @@ def test_fourier_resampling() -> None:
 
     rng = np.random.default_rng(2)
     x = rng.standard_normal((16, 20))
-    expanded = _fourier_expand(x, 2)
+    expanded = _expand(x, 2)
     reference = scipy.signal.resample(scipy.signal.resample(x, 32, axis=0), 40, axis=1)
     assert np.allclose(expanded, reference)
     # shrink undoes expand when the input has no Nyquist component
@@ -188,7 +304,20 @@ def test_fourier_resampling() -> None:
     spectrum[8, :] = 0
     spectrum[:, 10] = 0
     x = np.real(np.fft.ifft2(spectrum))
-    assert np.allclose(_fourier_shrink(_fourier_expand(x, 4), 4), x)
+    assert np.allclose(_shrink(_expand(x, 4), 4), x)
+    # shrink of a real image by cropping its full spectrum (the toolbox's shrink.m, written out)
+    x = rng.standard_normal((16, 24))
+    full = np.fft.fft2(x) / 4
+    cropped = np.zeros((8, 12), dtype=complex)
+    for ky in range(-3, 4):
+        for kx in range(-5, 6):
+            cropped[ky, kx] = full[ky, kx]
+    for kx in range(-5, 6):
+        cropped[4, kx] = (full[4, kx] + full[-4, kx]) / 2
+    for ky in range(-3, 4):
+        cropped[ky, 6] = (full[ky, 6] + full[ky, -6]) / 2
+    cropped[4, 6] = (full[4, 6] + full[4, -6] + full[-4, 6] + full[-4, -6]) / 4
+    np.testing.assert_allclose(_shrink(x, 2), np.fft.ifft2(cropped).real, atol=1e-13)
 
 
 @pytest.mark.parametrize("representation", ["fs", "uw"])
