@@ -12,7 +12,7 @@ setup(
         Extension(
             "bench.methods._sparse_conv",
             sources=["methods/_sparse_conv.c"],
-            depends=["methods/_sparse_conv_clone.h"],
+            depends=["methods/_sparse_conv_clone.h", "methods/_clones.h", "methods/_clone_instance.h"],
             extra_compile_args=["-O3", "-Wno-psabi"],
             optional=True,
         ),

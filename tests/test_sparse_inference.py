@@ -17,7 +17,8 @@ import torch
 from bench import BenchError
 from bench.methods import _convnet, _sparse_inference
 from bench.methods._convnet import CENTRE, Architecture, DenoisingConvNet, denoise_with, pad_scaled
-from bench.methods._sparse_inference import CLONE_VARIABLE, active_clone, compiled_clones, sparse_forward, unavailable_reason
+from bench.methods._kernel_clones import CLONE_VARIABLE
+from bench.methods._sparse_inference import active_clone, compiled_clones, sparse_forward, unavailable_reason
 
 needs_kernel = pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
 KERNEL_SOURCE = Path(__file__).parents[1] / "methods" / "_sparse_conv.c"
@@ -25,11 +26,11 @@ WIDE_ON_AVX2 = "avx512 source built for avx2"
 
 
 def build_wide_clone_for_avx2(folder: Path):
-    """The kernel built with SPARSE_CONV_TEST_WIDE: its avx512 clone (16-float vectors, 64-column
+    """The kernel built with CLONES_TEST_WIDE: its avx512 clone (16-float vectors, 64-column
     blocks) compiled for AVX2, so that its code runs, and is checked, on CPUs without AVX-512."""
     target = folder / f"_sparse_conv{sysconfig.get_config_var('EXT_SUFFIX')}"
     command = [sysconfig.get_config_var("CC").split()[0], "-O2", "-shared", "-fPIC", "-Wno-psabi",
-               "-DSPARSE_CONV_TEST_WIDE", f"-I{sysconfig.get_paths()['include']}", str(KERNEL_SOURCE),
+               "-DCLONES_TEST_WIDE", f"-I{sysconfig.get_paths()['include']}", str(KERNEL_SOURCE),
                "-o", str(target)]
     built = subprocess.run(command, capture_output=True, text=True)
     if built.returncode != 0:
