@@ -34,13 +34,13 @@ else:
     _import_error = ""
 
 
-def unavailable_reason(clique: int) -> str | None:
-    """Why the kernel cannot compute gradients for s×s cliques here, or None when it can."""
+def unavailable_reason(clique: int | None = None) -> str | None:
+    """Why the kernel cannot run here (for s×s cliques, when given), or None when it can."""
     if _foe_kernel is None:
         return f"the FoE kernel was not built ({_import_error}); reinstall with a C compiler"
     if getattr(_foe_kernel, "API_VERSION", None) != API_VERSION:
         return "the built FoE kernel is stale; rebuild it with `pip install -e .`"
-    if clique > _foe_kernel.MAX_CLIQUE:
+    if clique is not None and clique > _foe_kernel.MAX_CLIQUE:
         return f"the FoE kernel takes cliques up to {_foe_kernel.MAX_CLIQUE}×{_foe_kernel.MAX_CLIQUE}"
     return None
 
@@ -52,6 +52,7 @@ def compiled_clones() -> tuple[Clone, ...]:
 
 
 def active_clone() -> Clone:
+    """The clone named by $DENOISE_BENCH_SPARSE_CLONE, else the best one this CPU runs."""
     return choose_clone(compiled_clones())
 
 
