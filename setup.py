@@ -8,27 +8,19 @@ results, more slowly.
 
 from setuptools import Extension, setup
 
+CLONES = ["methods/_clones.h", "methods/_clone_instance.h"]
+
+
+def kernel(name: str, depends: list[str]) -> Extension:
+    """bench.methods.<name> from methods/<name>.c."""
+    return Extension(f"bench.methods.{name}", sources=[f"methods/{name}.c"], depends=depends,
+                     extra_compile_args=["-O3", "-Wno-psabi"], optional=True)
+
+
 setup(
     ext_modules=[
-        Extension(
-            "bench.methods._sparse_conv",
-            sources=["methods/_sparse_conv.c"],
-            depends=["methods/_sparse_conv_clone.h", "methods/_clones.h", "methods/_clone_instance.h"],
-            extra_compile_args=["-O3", "-Wno-psabi"],
-            optional=True,
-        ),
-        Extension(
-            "bench.methods._foe_kernel",
-            sources=["methods/_foe_kernel.c"],
-            depends=["methods/_foe_kernel_clone.h", "methods/_clones.h", "methods/_clone_instance.h"],
-            extra_compile_args=["-O3", "-Wno-psabi"],
-            optional=True,
-        ),
-        Extension(
-            "bench.methods._gsm_kernel",
-            sources=["methods/_gsm_kernel.c"],
-            extra_compile_args=["-O3", "-Wno-psabi"],
-            optional=True,
-        ),
+        kernel("_sparse_conv", ["methods/_sparse_conv_clone.h", *CLONES]),
+        kernel("_foe_kernel", ["methods/_foe_kernel_clone.h", *CLONES]),
+        kernel("_gsm_kernel", []),
     ]
 )

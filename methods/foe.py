@@ -29,12 +29,14 @@ maps (≈ 360 kB for 512², in the L2 cache), and back-projects them with the mi
 over the filters in registers; one kernel call is one step x ← x + ω/σ²·η (y − x) − η ∇E(x).
 Rows are split over torch's threads, with results independent of the split; the clone for the
 CPU's instruction set (AVX-512, AVX2 + FMA, plain) is picked at load. On a 2-core AMD EPYC (Zen 3,
-AVX2) one 512² iteration takes ≈ 16 ms on one core, 60 % of that core's sgemm rate, against
-≈ 13 % for the torch path (docs/foe.md). Where the kernel is not built, and in float64, the
-gradient comes from torch: one convolution for all filter responses, the back-projection one
-matrix product onto the s² clique taps and s² shifted additions, on blocks of 64 rows. L-BFGS's
-energies always come from torch. The iterates move by many grey levels, so float32's 1e-7 relative
-error is far below what PSNR can see (energies and inner products accumulate in float64).
+AVX2, shared with other jobs) a 512² iteration took 15.4 ms on one thread (≈ 75 % of the same
+run's one-thread sgemm rate; the torch path: 61 ms, 16 %) and 20–21 ms on two busy cores (≈ 50 %
+of two-thread sgemm): docs/foe.md. Where the kernel is not built, and in float64, the gradient
+comes from torch: one convolution for all filter responses, the back-projection one matrix
+product onto the s² clique taps and s² shifted additions, on blocks of 64 rows. L-BFGS's energies
+always come from torch (accumulated in float64). The tuned steps are long and not monotone, so
+rounding differences grow over the iterations: any change of arithmetic (float32 or float64,
+torch or kernel) moves a whole image's PSNR by ~0.005 dB, a 64² crop's by up to ~0.1 dB.
 """
 
 from __future__ import annotations
