@@ -5,7 +5,8 @@ fraction of this machine's sgemm peak (the network is 624 5×5 convolutions ≈ 
 image), and so is FoE, with its iteration count at this σ and the time per iteration (each is two
 N-filter s×s correlations, ≈ 0.63 GFLOP for 24 5×5 filters on 512²; L-BFGS line-search retries
 count as extra work, not extra iterations); every method is also given as a ratio to
-scikit-image's `denoise_wavelet` on the same image.
+scikit-image's `denoise_wavelet` on the same image. The clone (instruction set) that each compiled
+kernel ran, the convnets' and FoE's, is named.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from datetime import datetime, timezone
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import torch
 from skimage import data
 from skimage.restoration import denoise_wavelet
 
-from bench.methods import _sparse_inference
+from bench.methods import _foe_inference, _sparse_inference
 from bench.protocol import noisy_version
 from bench.provenance import command_line
 from bench.registry import get_method
@@ -96,16 +98,19 @@ def timing_rows(methods: list[str], size: int, sigma: float, repeats: int) -> li
             row["gflop_per_s"] = gflop * iterations / seconds
             row["fraction_of_sgemm_peak"] = row["gflop_per_s"] / peak
         rows.append(row)
-    header = {"sgemm_peak_gflop_per_s": peak, "skimage_wavelet_seconds": reference, "sparse_kernel": sparse_kernel()}
+    header = {"sgemm_peak_gflop_per_s": peak, "skimage_wavelet_seconds": reference,
+              "sparse_kernel": kernel_clone(_sparse_inference, _sparse_inference.unavailable_reason()),
+              "foe_kernel": kernel_clone(_foe_inference, _foe_inference.unavailable_reason())}
     return [header, *rows]
 
 
-def sparse_kernel() -> str:
-    """Which build of the convnets' sparse kernel ran (an instruction set, or why none did)."""
-    if (reason := _sparse_inference.unavailable_reason()) is not None:
+def kernel_clone(kernel: ModuleType, reason: str | None) -> str:
+    """Which build of a compiled kernel ran (an instruction set, or why none did); `kernel` is its
+    Python side (methods/_sparse_inference.py, methods/_foe_inference.py)."""
+    if reason is not None:
         return f"none ({reason})"
-    runnable = [clone.name for clone in _sparse_inference.compiled_clones() if clone.cpu_runs]
-    return f"{_sparse_inference.active_clone().name} clone (this CPU runs: {', '.join(runnable)})"
+    runnable = [clone.name for clone in kernel.compiled_clones() if clone.cpu_runs]
+    return f"{kernel.active_clone().name} clone (this CPU runs: {', '.join(runnable)})"
 
 
 def cell(value: float | None, spec: str) -> str:
@@ -119,7 +124,7 @@ def to_markdown(rows: list[dict], size: int, sigma: float) -> str:
         f"CPU count = {os.cpu_count()}; best of repeated runs.",
         f"sgemm peak measured in the same run: {header['sgemm_peak_gflop_per_s']:.1f} GFLOP/s; "
         f"skimage denoise_wavelet (BayesShrink): {header['skimage_wavelet_seconds']:.3f} s.",
-        f"Convnets' sparse kernel: {header['sparse_kernel']}.",
+        f"Convnets' sparse kernel: {header['sparse_kernel']}. FoE's kernel: {header['foe_kernel']}.",
         "",
         "| method | seconds | paper (MATLAB) s | × skimage wavelet | GFLOP/s | fraction of sgemm peak "
         "| iterations | ms per iteration |",

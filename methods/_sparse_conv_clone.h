@@ -1,38 +1,9 @@
-/* One clone of the sparse kernel, included once per instruction set by _sparse_conv.c.
- *
- * The includer defines CLONE (the suffix of every name here), VLEN (floats per vector), ROWS (output
- * rows per block), VECS (vectors per block row) and, but for the plain clone, CLONE_TARGET (the
- * _Pragma that sets the instruction set); GCC's vector extensions then compile the same source to
- * SSE2, AVX2 + FMA or AVX-512 instructions. CLONE, VLEN and CLONE_TARGET are undefined at the end. A block of ROWS output rows × VECS vectors stays in registers over every tap of every
- * connection; each tap is broadcast once and feeds the whole block, whose inputs are read straight
- * from the L1 cache.
+/* One clone of the sparse kernel, compiled once per instruction set through _clones.h and
+ * _clone_instance.h (which give it NAME, vec, ivec, load, store, VLEN and LANES); _sparse_conv.c
+ * defines ROWS (output rows per block) and VECS (vectors per block row). A block of ROWS output rows ×
+ * VECS vectors stays in registers over every tap of every connection; each tap is broadcast once and
+ * feeds the whole block, whose inputs are read straight from the L1 cache.
  */
-#ifdef CLONE_TARGET
-#pragma GCC push_options
-CLONE_TARGET
-#endif
-
-#define CONCAT_(name, clone) name##_##clone
-#define CONCAT(name, clone) CONCAT_(name, clone)
-#define NAME(name) CONCAT(name, CLONE)
-#define LANES (VLEN * VECS)
-
-typedef float NAME(vec) __attribute__((vector_size(4 * VLEN)));
-typedef int32_t NAME(ivec) __attribute__((vector_size(4 * VLEN)));
-#define vec NAME(vec)
-#define ivec NAME(ivec)
-
-static inline __attribute__((always_inline)) vec NAME(load)(const float *p)
-{
-    vec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline __attribute__((always_inline)) void NAME(store)(float *p, vec v)
-{
-    memcpy(p, &v, sizeof v);
-}
 
 /* e^x for x in [−87, 87]: x = n·ln2 + r with |r| ≤ ln2/2, e^r by its degree-6 Taylor polynomial
  * (relative error < 3e-7, below float32's own rounding of the sums it follows), 2^n by building the
@@ -127,16 +98,3 @@ static void NAME(convolve_jobs)(
                                  target + x, 1);
     }
 }
-
-#undef vec
-#undef ivec
-#undef LANES
-#undef NAME
-#undef CONCAT
-#undef CONCAT_
-#undef CLONE
-#undef VLEN
-#ifdef CLONE_TARGET
-#pragma GCC pop_options
-#undef CLONE_TARGET
-#endif

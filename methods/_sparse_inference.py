@@ -11,8 +11,7 @@ Nothing here runs a parallel torch op: torch's OpenMP threads keep spinning for 
 on the very cores the kernel's threads need (it cost ~10 % of a forward pass).
 
 The kernel is built at install time (`setup.py`), once per instruction set ("clone": avx512, avx2,
-plain); the best clone the CPU runs is used, unless $DENOISE_BENCH_SPARSE_CLONE names another (tests
-run every clone the CPU has this way). Where it could not be built (no C compiler) or is stale,
+plain); methods/_kernel_clones.py picks the one that runs. Where it could not be built (no C compiler) or is stale,
 `unavailable_reason()` says why and the networks run on PyTorch's dense convolutions, with the same
 results to float32 rounding.
 """
@@ -23,17 +22,15 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import torch
 
-from bench.errors import BenchError
+from bench.methods._kernel_clones import Clone, choose_clone, clones_of
 from bench.methods._thread_pool import thread_pool
 
 API_VERSION = 2  # must match API_VERSION in _sparse_conv.c
-CLONE_VARIABLE = "DENOISE_BENCH_SPARSE_CLONE"
 
 try:
     from bench.methods import _sparse_conv
@@ -58,38 +55,15 @@ def unavailable_reason() -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Clone:
-    """One compiled instruction-set version of the kernel and the block it computes."""
-
-    index: int  # its number in the kernel's own list
-    name: str
-    rows: int  # output rows per block
-    vector: int  # floats per vector: the step of the columns after the last whole block
-    lanes: int  # columns per whole block
-    cpu_runs: bool
-
-
 @lru_cache(maxsize=1)
 def compiled_clones() -> tuple[Clone, ...]:
     """Every clone the build holds, best first (asks the CPU once)."""
-    return tuple(Clone(index, *fields) for index, fields in enumerate(_sparse_conv.clones()))
+    return clones_of(_sparse_conv)
 
 
 def active_clone() -> Clone:
     """The clone named by $DENOISE_BENCH_SPARSE_CLONE, else the best one this CPU runs."""
-    clones = compiled_clones()
-    runnable = [clone for clone in clones if clone.cpu_runs]
-    requested = os.environ.get(CLONE_VARIABLE, "")
-    if not requested:
-        return runnable[0]
-    for clone in runnable:
-        if clone.name == requested:
-            return clone
-    held = "this CPU does not run it" if requested in {c.name for c in clones} else "the build has no such clone"
-    raise BenchError(
-        f"{CLONE_VARIABLE}={requested}: {held}; it runs {', '.join(c.name for c in runnable)}"
-    )
+    return choose_clone(compiled_clones())
 
 
 def check_layer(

@@ -4,11 +4,7 @@ by every clone this CPU runs (chosen with $DENOISE_BENCH_SPARSE_CLONE)."""
 from __future__ import annotations
 
 import copy
-import importlib.util
-import subprocess
-import sysconfig
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,48 +13,18 @@ import torch
 from bench import BenchError
 from bench.methods import _convnet, _sparse_inference
 from bench.methods._convnet import CENTRE, Architecture, DenoisingConvNet, denoise_with, pad_scaled
-from bench.methods._sparse_inference import CLONE_VARIABLE, active_clone, compiled_clones, sparse_forward, unavailable_reason
+from bench.methods._kernel_clones import CLONE_VARIABLE
+from bench.methods._sparse_inference import active_clone, compiled_clones, sparse_forward, unavailable_reason
+from kernel_clones import CLONE_NAMES, use_clone
 
 needs_kernel = pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
-KERNEL_SOURCE = Path(__file__).parents[1] / "methods" / "_sparse_conv.c"
-WIDE_ON_AVX2 = "avx512 source built for avx2"
 
 
-def build_wide_clone_for_avx2(folder: Path):
-    """The kernel built with SPARSE_CONV_TEST_WIDE: its avx512 clone (16-float vectors, 64-column
-    blocks) compiled for AVX2, so that its code runs, and is checked, on CPUs without AVX-512."""
-    target = folder / f"_sparse_conv{sysconfig.get_config_var('EXT_SUFFIX')}"
-    command = [sysconfig.get_config_var("CC").split()[0], "-O2", "-shared", "-fPIC", "-Wno-psabi",
-               "-DSPARSE_CONV_TEST_WIDE", f"-I{sysconfig.get_paths()['include']}", str(KERNEL_SOURCE),
-               "-o", str(target)]
-    built = subprocess.run(command, capture_output=True, text=True)
-    if built.returncode != 0:
-        pytest.skip(f"could not build the test kernel: {built.stderr.strip()[-300:]}")
-    spec = importlib.util.spec_from_file_location("_sparse_conv", target)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if not any(name == "avx512" and runs for name, *_, runs in module.clones()):
-        pytest.skip("this CPU runs neither AVX-512 nor AVX2")
-    return module
-
-
-@pytest.fixture(params=["avx512", "avx2", "plain", WIDE_ON_AVX2])
+@pytest.fixture(params=CLONE_NAMES)
 def clone(request, monkeypatch, tmp_path) -> str:
     """Every clone in turn (skipped where the CPU lacks it), plus the AVX-512 clone's own code
     compiled for AVX2, which runs wherever AVX2 does."""
-    if request.param == WIDE_ON_AVX2:
-        monkeypatch.setattr(_sparse_inference, "_sparse_conv", build_wide_clone_for_avx2(tmp_path))
-        monkeypatch.setattr(_sparse_inference, "compiled_clones", _sparse_inference.compiled_clones.__wrapped__)
-        monkeypatch.setenv(CLONE_VARIABLE, "avx512")
-    else:
-        clones = {c.name: c for c in compiled_clones()}
-        if request.param not in clones:
-            pytest.skip(f"the build has no {request.param} clone (not x86-64 with GCC >= 12)")
-        if not clones[request.param].cpu_runs:
-            pytest.skip(f"this CPU does not run the {request.param} clone")
-        monkeypatch.setenv(CLONE_VARIABLE, request.param)
-    assert active_clone().name == request.param.split()[0]
-    return request.param
+    return use_clone(request.param, _sparse_inference, "_sparse_conv", monkeypatch, tmp_path)
 
 
 def random_network(arch: Architecture, seed: int = 0) -> DenoisingConvNet:

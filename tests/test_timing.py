@@ -17,7 +17,8 @@ def test_timing_table_reports_every_method_against_its_references(monkeypatch):
     assert 0 < cn2["fraction_of_sgemm_peak"] < 2 and cn2["paper_matlab_seconds"] == 38.86
     table = to_markdown(rows, 64, 25)
     assert "| cn2 |" in table and "| noisy |" in table and "sgemm peak" in table
-    assert header["sparse_kernel"] in table and header["sparse_kernel"].split()[0] in {"avx512", "avx2", "plain", "none"}
+    for kernel in ("sparse_kernel", "foe_kernel"):
+        assert header[kernel] in table and header[kernel].split()[0] in {"avx512", "avx2", "plain", "none"}
 
 
 def test_sgemm_peak_is_positive():
