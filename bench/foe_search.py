@@ -6,8 +6,10 @@ each noise level using a grid search on the training set"; Roth & Black (2009) c
 Each grid point runs as one batch of the crops (every crop its own problem), and the PSNR is read
 every `--every` iterations, so the stopping iteration is searched at no extra cost. The best mean
 PSNR per σ is written to the `tuned: <prior>: <solver>: <σ>:` entry of conf/method/foe.yaml,
-which `foe` reads for its defaults, with the command in the `search:` block beside it. An optimum on
-the edge of the grid is reported: widen the grid until it lies inside.
+which `foe` reads for its defaults, with the command in the `search:` block beside it. With
+`--tolerance t` it is instead the setting of fewest iterations within t dB of the best (FoE's time
+is proportional to its iterations; the best is then recorded beside it). A best on the edge of the
+grid is reported: widen the grid until it lies inside.
 
     python -m bench.foe_search --sigmas 25 --omegas 1 2 3 --steps 0.5 1 2   # see search: in foe.yaml
     python -m bench.foe_search --solver lbfgs --sigmas 25 --omegas 2 4 --crops 2 --output /tmp/foe.yaml
@@ -74,9 +76,16 @@ def search_sigma(model: FieldOfExperts, solver: str, ids: list[str], crops: list
     return scores
 
 
-def best_setting(scores: np.ndarray, omegas: list[float], steps: list[float | None], every: int) -> dict:
-    """The (ω, η, iterations) of the highest mean PSNR (ties: first ω, first η, fewest iterations)."""
-    i, j, k = np.unravel_index(np.argmax(scores), scores.shape)
+def best_setting(scores: np.ndarray, omegas: list[float], steps: list[float | None], every: int,
+                 tolerance: float = 0.0) -> dict:
+    """The (ω, η, iterations) of the fewest iterations whose mean PSNR is within `tolerance` dB of
+    the highest (FoE's time is proportional to its iterations); tolerance 0: the highest (ties:
+    first ω, first η, fewest iterations)."""
+    near_best = scores >= scores.max() - tolerance
+    fewest = np.argmax(near_best.any(axis=(0, 1)))
+    i, j = np.unravel_index(np.argmax(np.where(near_best[:, :, fewest], scores[:, :, fewest], -np.inf)),
+                            scores.shape[:2])
+    k = fewest
     setting = {"omega": omegas[i], "iterations": int((k + 1) * every)}
     if steps[j] is not None:
         setting["step_size"] = steps[j]
@@ -95,7 +104,7 @@ def edges_hit(setting: dict, omegas: list[float], steps: list[float | None], max
     return edges
 
 
-def write_tuned(path: Path, prior: str, solver: str, tuned: dict, record: dict) -> None:
+def write_tuned(path: Path, prior: str, solver: str, tuned: dict, records: dict) -> None:
     """Set the `tuned:` and `search:` entries of this prior, solver and each searched σ in the
     method config, keeping everything else (name, options, other priors, solvers and σ), so that
     noise levels can be searched by separate runs, each σ keeping the record of its own run."""
@@ -104,7 +113,7 @@ def write_tuned(path: Path, prior: str, solver: str, tuned: dict, record: dict) 
     config.setdefault("options", {"prior": prior, "solver": solver, "iterations": None, "omega": None,
                                   "step_size": None})
     for sigma, setting in tuned.items():
-        for block, value in (("tuned", setting), ("search", record)):
+        for block, value in (("tuned", setting), ("search", records[sigma])):
             config[block] = config.get(block) or {}
             config[block].setdefault(prior, {}).setdefault(solver, {})[sigma] = value
     header = ("# Field of Experts (Roth & Black 2005, 2009); see docs/foe.md.\n"
@@ -124,6 +133,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="step sizes η to try (solver=gradient only, required there)")
     parser.add_argument("--max-iterations", type=int, default=300)
     parser.add_argument("--every", type=int, default=5, help="read the PSNR every N iterations")
+    parser.add_argument("--tolerance", type=float, default=0.0,
+                        help="choose the fewest iterations within this many dB of the best mean PSNR")
     parser.add_argument("--crops", type=int, default=8)
     parser.add_argument("--crop-size", type=int, default=96)
     parser.add_argument("--seed", type=int, default=0)
@@ -134,6 +145,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("need 1 <= --every <= --max-iterations")
     if (args.steps is None) == (args.solver == "gradient"):
         parser.error("--steps is required with --solver gradient and not accepted otherwise")
+    if args.tolerance < 0:
+        parser.error("--tolerance must be >= 0")
     if min(args.omegas + (args.steps or []) + args.sigmas) <= 0:
         parser.error("--sigmas, --omegas and --steps must be > 0")
     return args
@@ -148,30 +161,33 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ids, crops = training_crops(args.crops, args.crop_size)
         model = FieldOfExperts(load_prior(args.prior))
-        tuned = {}
+        tuned, bests = {}, {}
         for sigma in args.sigmas:
             scores = search_sigma(model, args.solver, ids, crops, sigma, args.omegas, steps,
                                   args.max_iterations, args.every, args.seed)
             key = int(sigma) if sigma.is_integer() else sigma
-            tuned[key] = best_setting(scores, args.omegas, steps, args.every)
+            best = bests[key] = best_setting(scores, args.omegas, steps, args.every)
+            tuned[key] = best_setting(scores, args.omegas, steps, args.every, args.tolerance)
             print(f"σ={sigma:g}, {args.prior}, {args.solver}: best mean PSNR (iteration) per ω"
                   + (", η" if args.steps else "") + f", iterations ≤ {args.max_iterations}")
             for i, omega in enumerate(args.omegas):
                 cells = [f"{scores[i, j].max():6.2f} ({(scores[i, j].argmax() + 1) * args.every:4d})"
                          + ("" if step is None else f" at η={step:g}") for j, step in enumerate(steps)]
                 print(f"  ω={omega:<8g}" + "   ".join(cells))
-            edges = edges_hit(tuned[key], args.omegas, steps, args.max_iterations)
-            print(f"  chosen: {tuned[key]}" + (f"  (ON THE GRID'S EDGE: {', '.join(edges)})" if edges else ""),
-                  flush=True)
+            edges = edges_hit(best, args.omegas, steps, args.max_iterations)
+            print(f"  best: {best}" + (f"  (ON THE GRID'S EDGE: {', '.join(edges)})" if edges else ""))
+            print(f"  chosen (fewest iterations within {args.tolerance:g} dB): {tuned[key]}", flush=True)
         seconds = time.perf_counter() - started
         output = args.output or tuned_config_path()
         arguments = shlex.join(argv if argv is not None else sys.argv[1:])
         record = {"command": f"python -m bench.foe_search {arguments}".strip(),
                   "crops": ids, "crop_size": args.crop_size, "omegas": args.omegas,
                   **({"steps": args.steps} if args.steps else {}),
-                  "max_iterations": args.max_iterations, "every": args.every, "seed": args.seed,
+                  "max_iterations": args.max_iterations, "every": args.every, "tolerance_db": args.tolerance,
+                  "seed": args.seed,
                   "threads": torch.get_num_threads(), "wall_seconds": round(seconds, 1)}
-        write_tuned(Path(output), args.prior, args.solver, tuned, record)
+        records = {key: record | ({"best": best} if best != tuned[key] else {}) for key, best in bests.items()}
+        write_tuned(Path(output), args.prior, args.solver, tuned, records)
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -87,6 +87,8 @@ def labelled(rows: Iterable[Row]) -> pd.DataFrame:
     `skimage(crop=32)`, or, when only their trained weights differ, their config hash
     (`cnblind(version=1a2b3c4)`)."""
     frame = pd.DataFrame([row | {"noise": row_noise(row)} for row in rows], columns=ROW_COLUMNS)
+    for column in ("sigma", "psnr", "ssim", "seconds"):
+        frame[column] = pd.to_numeric(frame[column])
     frame["weights"] = frame["weights"].astype(object).where(frame["weights"].notna(), "")
     frame["method_config"] = [json.loads(text or "{}") for text in frame["method_options"]]
     frame["dataset_config"] = [
@@ -95,15 +97,15 @@ def labelled(rows: Iterable[Row]) -> pd.DataFrame:
     ]
     names = pd.Series([config if isinstance(config, str) and config else method
                        for config, method in zip(frame["config_name"], frame["method"])])
-    # Same name and options, different hash: other trained weights (or code that fingerprints
-    # itself); named by their hash rather than averaged together.
-    versions = frame.groupby([names, frame["method_options"]])["config_hash"].transform("nunique") > 1
+    # Same name and options but several hashes in one comparison (dataset, noise model, σ): other
+    # trained weights (which fingerprint into the hash); named by their hash, not averaged together.
+    # Across σ or noise models one method may use different weights by design (cn2 per σ).
+    comparison = [names, frame["method_options"], frame["dataset_hash"], frame["crop"], frame["noise"], frame["sigma"]]
+    versions = frame.groupby(comparison, dropna=False)["config_hash"].transform("nunique") > 1
     frame["method_config"] = [config | {"version": str(digest)[:7]} if several else config
                               for config, digest, several in zip(frame["method_config"], frame["config_hash"], versions)]
     frame["method"] = _display_labels(names, frame["method_config"])
     frame["dataset"] = _display_labels(frame["dataset"], frame["dataset_config"])
-    for column in ("sigma", "psnr", "ssim", "seconds"):
-        frame[column] = pd.to_numeric(frame[column])
     return frame
 
 

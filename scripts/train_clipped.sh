@@ -7,6 +7,11 @@
 # the CPU time one session had (two queues sharing 2 cores with other work, ≈ 1–2 updates/s each).
 #   scripts/train_clipped.sh
 #   QUEUE_A="cn2:50:10000:1e-3:cn2_sigma50" QUEUE_B="" scripts/train_clipped.sh   # one longer run
+# The shipped cnblind_clipped.pt and cn2_sigma25_clipped.pt then continued themselves (second round):
+#   QUEUE_A="cnblind:0:24000:1e-3:cnblind_clipped" QUEUE_B="" LOG_PREFIX=train_round3 \
+#     scripts/train_all.sh noise=clipped checkpoint_dir=checkpoints/cnblind_clipped_round3
+#   QUEUE_A="cn2:25:6000:5e-4:cn2_sigma25_clipped" QUEUE_B="" LOG_PREFIX=train_round3_cn2 \
+#     scripts/train_all.sh noise=clipped checkpoint_dir=checkpoints/cn2_s25_clipped_round3
 set -u
 cd "$(dirname "$0")/.."
 QUEUE_A=${QUEUE_A-cn2:25:3000:1e-3:cn2_sigma25 cn2:50:2000:1e-3:cn2_sigma50 cn2:100:2000:1e-3:cn2_sigma100} \

@@ -248,24 +248,30 @@ def test_tuned_config_covers_the_papers_noise_levels_for_every_prior_and_solver_
                 assert record["command"].startswith("python -m bench.foe_search")
 
 
-EDGE = "the search's optimum is still on its grid's edge (ω or iterations): widen the grid (docs/foe.md)"
-
-
-@pytest.mark.parametrize("sigma", [
-    pytest.param(20, marks=pytest.mark.xfail(strict=True, reason=EDGE)),
-    25,
-    pytest.param(50, marks=pytest.mark.xfail(strict=True, reason=EDGE)),
-    pytest.param(100, marks=pytest.mark.xfail(strict=True, reason=EDGE)),
-])
-def test_chosen_omega_and_stopping_point_lie_inside_their_grids(sigma):
-    """For the default prior and solver, the chosen ω lies strictly inside the searched ω grid and
-    the chosen iteration count below the searched maximum (strict xfail: known gaps, which must
-    be fixed by a wider search, not hidden)."""
+def chosen_and_best(sigma: int) -> tuple[dict, list[dict]]:
+    """The default prior and solver's search record at σ, and its chosen setting with the search's
+    best one (recorded when a tolerance made it choose fewer iterations)."""
     config = yaml.safe_load(foe.tuned_config_path().read_text())
-    chosen = config["tuned"][foe.DEFAULT_PRIOR][foe.DEFAULT_SOLVER][sigma]
     search = config["search"][foe.DEFAULT_PRIOR][foe.DEFAULT_SOLVER][sigma]
-    assert min(search["omegas"]) < chosen["omega"] < max(search["omegas"])
-    assert chosen["iterations"] < search["max_iterations"]
+    chosen = config["tuned"][foe.DEFAULT_PRIOR][foe.DEFAULT_SOLVER][sigma]
+    return search, [chosen] + ([search["best"]] if "best" in search else [])
+
+
+@pytest.mark.parametrize("sigma", [20, 25, 50, 100])
+def test_chosen_omega_lies_inside_its_grid(sigma):
+    search, settings = chosen_and_best(sigma)
+    for setting in settings:
+        assert min(search["omegas"]) < setting["omega"] < max(search["omegas"])
+
+
+@pytest.mark.parametrize("sigma", [20, 25, 50, pytest.param(100, marks=pytest.mark.xfail(
+    strict=True, reason="at σ = 100 the training-crop PSNR still rises at 1,600 iterations (docs/foe.md)"))])
+def test_stopping_point_lies_below_the_searched_maximum(sigma):
+    """An optimum the grid cut off is not an optimum (strict xfail: a known gap, to be fixed by a
+    longer search, not hidden)."""
+    search, settings = chosen_and_best(sigma)
+    for setting in settings:
+        assert setting["iterations"] < search["max_iterations"]
 
 
 def test_default_solver_is_the_better_one_on_the_training_crops():
@@ -348,3 +354,18 @@ def test_search_command_writes_a_loadable_config(tmp_path, capsys, solver, grid)
     assert "chosen" in capsys.readouterr().out
     record = yaml.safe_load(output.read_text())["search"]["roth5x5"][solver][25]
     assert record["command"].startswith("python -m bench.foe_search --solver " + solver)
+
+
+def test_search_tolerance_picks_the_fewest_iterations_near_the_best():
+    """With a tolerance the search trades at most that many dB for fewer iterations (FoE's time is
+    proportional to them); without one it takes the highest mean PSNR."""
+    from bench.foe_search import best_setting
+
+    scores = np.full((2, 2, 4), 20.0)
+    scores[0, 1] = [26.0, 27.00, 27.18, 27.20]  # ω=1, η=2: the best, at 40 iterations
+    scores[1, 0] = [26.0, 27.10, 27.195, 27.19]  # ω=3, η=1: within 0.01 dB at 30 iterations
+    assert best_setting(scores, [1.0, 3.0], [1.0, 2.0], every=10) == {
+        "omega": 1.0, "iterations": 40, "step_size": 2.0, "train_psnr": 27.2}
+    assert best_setting(scores, [1.0, 3.0], [1.0, 2.0], every=10, tolerance=0.01) == {
+        "omega": 3.0, "iterations": 30, "step_size": 1.0, "train_psnr": 27.195}
+    assert best_setting(scores, [1.0, 3.0], [1.0, 2.0], every=10, tolerance=0.2)["iterations"] == 20

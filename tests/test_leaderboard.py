@@ -107,6 +107,8 @@ def test_rows_of_other_trained_weights_are_never_averaged_together() -> None:
     assert dict(zip(board.method, board.psnr_mean)) == {"cnblind(version=2222222)": 28.0,
                                                         "cnblind(version=1111111)": 27.0}
     assert set(labelled(new).method) == {"cnblind"}
+    other_sigma = [row | {"sigma": 50.0} for row in old]  # cn2 uses another network per σ by design
+    assert set(labelled(new + other_sigma).method) == {"cnblind"}
 
 
 def test_a_method_is_labelled_by_its_config_file() -> None:
