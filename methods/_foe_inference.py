@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from bench.methods._kernel_clones import Clone, choose_clone, clones_of
+from bench.methods._kernel_clones import Clone, build_problem, choose_clone, clones_of
 from bench.methods._thread_pool import thread_pool
 
 API_VERSION = 1  # must match API_VERSION in _foe_kernel.c
@@ -36,10 +36,8 @@ else:
 
 def unavailable_reason(clique: int | None = None) -> str | None:
     """Why the kernel cannot run here (for s×s cliques, when given), or None when it can."""
-    if _foe_kernel is None:
-        return f"the FoE kernel was not built ({_import_error}); reinstall with a C compiler"
-    if getattr(_foe_kernel, "API_VERSION", None) != API_VERSION:
-        return "the built FoE kernel is stale; rebuild it with `pip install -e .`"
+    if problem := build_problem(_foe_kernel, _import_error, API_VERSION, "FoE kernel"):
+        return problem
     if clique is not None and clique > _foe_kernel.MAX_CLIQUE:
         return f"the FoE kernel takes cliques up to {_foe_kernel.MAX_CLIQUE}×{_foe_kernel.MAX_CLIQUE}"
     return None

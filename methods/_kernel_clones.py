@@ -28,6 +28,15 @@ class Clone:
     cpu_runs: bool
 
 
+def build_problem(module: ModuleType | None, import_error: str, api_version: int, label: str) -> str | None:
+    """Why a compiled kernel module cannot run (not built, or built from other source), or None."""
+    if module is None:
+        return f"the {label} was not built ({import_error}); reinstall with a C compiler"
+    if getattr(module, "API_VERSION", None) != api_version:
+        return f"the built {label} is stale; rebuild it with `pip install -e .`"
+    return None
+
+
 def clones_of(module: ModuleType) -> tuple[Clone, ...]:
     """Every clone a kernel module holds, best first (its `clones()` asks the CPU)."""
     return tuple(Clone(index, *fields) for index, fields in enumerate(module.clones()))

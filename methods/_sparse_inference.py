@@ -27,7 +27,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from bench.methods._kernel_clones import Clone, choose_clone, clones_of
+from bench.methods._kernel_clones import Clone, build_problem, choose_clone, clones_of
 from bench.methods._thread_pool import thread_pool
 
 API_VERSION = 2  # must match API_VERSION in _sparse_conv.c
@@ -48,11 +48,7 @@ _kept_buffers: dict = {}
 
 def unavailable_reason() -> str | None:
     """Why the kernel cannot run here, or None when it can."""
-    if _sparse_conv is None:
-        return f"the sparse kernel was not built ({_import_error}); reinstall with a C compiler"
-    if getattr(_sparse_conv, "API_VERSION", None) != API_VERSION:
-        return "the built sparse kernel is stale; rebuild it with `pip install -e .`"
-    return None
+    return build_problem(_sparse_conv, _import_error, API_VERSION, "sparse kernel")
 
 
 @lru_cache(maxsize=1)
