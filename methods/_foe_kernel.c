@@ -22,7 +22,7 @@
 
 #define API_VERSION 1 /* bumped whenever the module's functions change */
 #define ROWS 3        /* output rows per block */
-#define VECS 4        /* vectors per block row: 3 × 4 accumulators, as the sparse kernel */
+#define VECS 4        /* vectors per block row: 3 × 4 accumulators */
 #define MARGIN 16     /* zero floats left of each ring row: the back-projection reads s − 1 of them */
 #define MAX_CLIQUE (MARGIN + 1)
 

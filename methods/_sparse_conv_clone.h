@@ -1,8 +1,8 @@
 /* One clone of the sparse kernel, compiled once per instruction set through _clones.h and
  * _clone_instance.h (which give it NAME, vec, ivec, load, store, VLEN and LANES); _sparse_conv.c
- * defines ROWS (output rows per block) and VECS (vectors per block row). A block of ROWS output rows ×
- * VECS vectors stays in registers over every tap of every connection; each tap is broadcast once and
- * feeds the whole block, whose inputs are read straight from the L1 cache.
+ * defines ROWS (output rows per block), VECS (vectors per block row) and CHUNK. A block of ROWS output
+ * rows × VECS vectors stays in registers over every tap of a pass's connections; each input vector is
+ * loaded once per tap column and multiplied by the broadcast taps of every output row it feeds.
  */
 
 /* e^x for x in [−87, 87]: x = n·ln2 + r with |r| ≤ ln2/2, e^r by its degree-6 Taylor polynomial
@@ -43,58 +43,99 @@ static inline __attribute__((always_inline)) vec NAME(logistic)(vec x, float shi
     return 1.0f / (1.0f + NAME(exp)(-NAME(clamp)(x, 87.0f))) - shift;
 }
 
-/* One block of ROWS × `vecs` vectors of one output map; `in` points at the block's top-left input
- * pixel of map 0, `filters` at this output's fan × K × K weights. Always inlined with a constant
- * `vecs`, so every loop below unrolls and the accumulators live in registers. */
+/* x, kept in a register: without this GCC folds each load into every FMA that uses it (a memory
+ * operand per FMA, the load repeated), undoing the reuse the block is built on. Only where a vec is
+ * one register (not SSE's two halves, nor the tests' 16-float vectors on AVX2); SSE cannot fold
+ * unaligned loads anyway. */
+#undef IN_REGISTER /* one definition per clone: the __AVX__ macros follow the clone's target */
+#if defined(__AVX512F__) || (defined(__AVX__) && VLEN == 8)
+#define IN_REGISTER(x) __asm__("" : "+v"(x))
+#else
+#define IN_REGISTER(x) (void)0
+#endif
+
+/* acc += connections [0, count) of one block: `in` points at the block's top-left input pixel of map
+ * 0, `filters` at the first connection's K × K weights. Input row i feeds output row r through filter
+ * row i − r, so each input vector is loaded once per tap column and serves up to ROWS output rows
+ * (per connection, 2 × 4 blocks load 120 input vectors and broadcast 50 taps for 200 FMAs, where
+ * the former 3 × 4 blocks loaded 300 vectors for 300: the loads, not the FMAs, were the limit).
+ * Always inlined with a constant `vecs`: every loop unrolls and acc lives in registers. */
+static inline __attribute__((always_inline)) void NAME(accumulate)(
+    vec acc[ROWS][VECS], const float *in, Py_ssize_t map_stride, Py_ssize_t row_stride, const float *filters,
+    const int64_t *inputs, Py_ssize_t count, const int vecs)
+{
+    for (Py_ssize_t j = 0; j < count; j++) {
+        const float *row = in + inputs[j] * map_stride, *w = filters + j * K * K;
+#pragma GCC unroll 16
+        for (int i = 0; i < ROWS + K - 1; i++, row += row_stride) {
+#pragma GCC unroll 5
+            for (int kx = 0; kx < K; kx++) {
+                vec taps[ROWS];
+#pragma GCC unroll 8
+                for (int r = 0; r < ROWS; r++)
+                    if (i - r >= 0 && i - r < K)
+                        taps[r] = w[(i - r) * K + kx] - (vec){0}; /* broadcast (x − 0 is x exactly) */
+#pragma GCC unroll 8
+                for (int v = 0; v < vecs; v++) {
+                    vec x = NAME(load)(row + kx + VLEN * v);
+                    IN_REGISTER(x);
+#pragma GCC unroll 8
+                    for (int r = 0; r < ROWS; r++)
+                        if (i - r >= 0 && i - r < K)
+                            acc[r][v] += taps[r] * x;
+                }
+            }
+        }
+    }
+}
+
+/* One block of ROWS × `vecs` vectors of one output map over connections [0, count) of its fan:
+ * starting from the bias on the first pass, else from the partial sums the previous pass left in
+ * `out`; ending in the logistic on the last pass, else storing the partial sums. Each connection is
+ * still added in the same order, so splitting the fan changes no result. */
 static inline __attribute__((always_inline)) void NAME(convolve_block)(
     const float *in, Py_ssize_t map_stride, Py_ssize_t row_stride, const float *filters,
-    const int64_t *inputs, Py_ssize_t fan, float bias, float shift, float *out, const int vecs)
+    const int64_t *inputs, Py_ssize_t count, int first, int last, float bias, float shift, float *out,
+    const int vecs)
 {
     vec acc[ROWS][VECS];
     for (int r = 0; r < ROWS; r++)
         for (int v = 0; v < vecs; v++)
-            acc[r][v] = (vec){0} + bias;
-    for (Py_ssize_t j = 0; j < fan; j++) {
-        const float *map = in + inputs[j] * map_stride;
-        const float *w = filters + j * K * K;
-        for (int ky = 0; ky < K; ky++, map += row_stride, w += K) {
-            const float *rows[ROWS]; /* one base pointer per row: every load is base + constant */
-            for (int r = 0; r < ROWS; r++)
-                rows[r] = map + r * row_stride;
-#pragma GCC unroll 5
-            for (int kx = 0; kx < K; kx++) {
-                const float tap = w[kx];
-#pragma GCC unroll 8
-                for (int r = 0; r < ROWS; r++)
-#pragma GCC unroll 8
-                    for (int v = 0; v < vecs; v++)
-                        acc[r][v] += tap * NAME(load)(rows[r] + kx + VLEN * v);
-            }
-        }
-    }
+            acc[r][v] = first ? (vec){0} + bias : NAME(load)(out + r * row_stride + VLEN * v);
+    NAME(accumulate)(acc, in, map_stride, row_stride, filters, inputs, count, vecs);
     for (int r = 0; r < ROWS; r++)
         for (int v = 0; v < vecs; v++)
-            NAME(store)(out + r * row_stride + VLEN * v, NAME(logistic)(acc[r][v], shift));
+            NAME(store)(out + r * row_stride + VLEN * v, last ? NAME(logistic)(acc[r][v], shift) : acc[r][v]);
 }
 
+/* Jobs [job_begin, job_end) of the layer; job = (row block, output map), the output map varying
+ * fastest, so that the 24 output maps of a row block, which together read every input map, run
+ * while its input rows are in the L2 cache. (With the output map slowest, each output map streamed
+ * its 8 input maps from memory again: one hidden layer of 528² ran at 28 GFLOP/s instead of 47 on
+ * the Zen 3, former block.) A fan larger than CHUNK (the output layer reads 24 maps) runs in passes
+ * of CHUNK connections over the whole row: one block's rows of 24 maps overflow the 32 KiB L1 cache,
+ * those of 8 do not (CN2's output layer at 512²: 12–24 ms in one pass, 8–10 ms in three). */
 static void NAME(convolve_jobs)(
     const float *in, float *out, const float *weights, const float *bias, const int64_t *connections,
     float shift, Py_ssize_t fan, Py_ssize_t in_map_stride, Py_ssize_t out_map_stride, Py_ssize_t row_stride,
-    Py_ssize_t out_rows, Py_ssize_t out_cols, Py_ssize_t job_begin, Py_ssize_t job_end)
+    Py_ssize_t out_maps, Py_ssize_t out_rows, Py_ssize_t out_cols, Py_ssize_t job_begin, Py_ssize_t job_end)
 {
-    const Py_ssize_t row_blocks = (out_rows + ROWS - 1) / ROWS;
     for (Py_ssize_t job = job_begin; job < job_end; job++) {
-        const Py_ssize_t o = job / row_blocks;
-        const Py_ssize_t y = (job % row_blocks) * ROWS;
-        const float *source = in + y * row_stride, *filters = weights + o * fan * K * K;
-        const int64_t *inputs = connections + o * fan;
+        const Py_ssize_t o = job % out_maps, y = job / out_maps * ROWS;
+        const float *source = in + y * row_stride;
         float *target = out + o * out_map_stride + y * row_stride;
-        Py_ssize_t x = 0;
-        for (; x + LANES <= out_cols; x += LANES) /* whole blocks, then the rest one vector at a time */
-            NAME(convolve_block)(source + x, in_map_stride, row_stride, filters, inputs, fan, bias[o], shift,
-                                 target + x, VECS);
-        for (; x < out_cols; x += VLEN)
-            NAME(convolve_block)(source + x, in_map_stride, row_stride, filters, inputs, fan, bias[o], shift,
-                                 target + x, 1);
+        for (Py_ssize_t j = 0; j < fan; j += CHUNK) {
+            const Py_ssize_t count = fan - j < CHUNK ? fan - j : CHUNK;
+            const float *filters = weights + (o * fan + j) * K * K;
+            const int64_t *inputs = connections + o * fan + j;
+            const int first = j == 0, last = j + count == fan;
+            Py_ssize_t x = 0;
+            for (; x + LANES <= out_cols; x += LANES) /* whole blocks, then the rest one vector at a time */
+                NAME(convolve_block)(source + x, in_map_stride, row_stride, filters, inputs, count, first, last,
+                                     bias[o], shift, target + x, VECS);
+            for (; x < out_cols; x += VLEN)
+                NAME(convolve_block)(source + x, in_map_stride, row_stride, filters, inputs, count, first, last,
+                                     bias[o], shift, target + x, 1);
+        }
     }
 }

@@ -30,7 +30,7 @@ import torch
 from bench.methods._kernel_clones import Clone, build_problem, choose_clone, clones_of
 from bench.methods._thread_pool import thread_pool
 
-API_VERSION = 2  # must match API_VERSION in _sparse_conv.c
+API_VERSION = 3  # must match API_VERSION in _sparse_conv.c
 
 try:
     from bench.methods import _sparse_conv
@@ -101,8 +101,8 @@ def logistic_layer(
 ) -> tuple[int, int]:
     """target[o] = f(bias[o] + Σ_j filters[o, j] ⊗ source[inputs[o, j]]) − shift over the valid
     region, f the logistic and ⊗ a "valid" 5 × 5 convolution; `shape` is the source's valid region,
-    and the target's is returned, computed by `clone`. Jobs (output map, block of rows) are split
-    evenly over threads."""
+    and the target's is returned, computed by `clone`. Jobs (block of rows, output map) are split
+    evenly over threads, each thread a contiguous range of row blocks."""
     filters, bias, inputs = layer
     out_maps, fan = inputs.shape
     out_rows, out_cols = shape[0] - _sparse_conv.KERNEL + 1, shape[1] - _sparse_conv.KERNEL + 1
@@ -113,7 +113,7 @@ def logistic_layer(
     addresses = (source.ctypes.data, target.ctypes.data, filters.data_ptr(), bias.data_ptr(),
                  inputs.data_ptr())
     map_stride, row_stride = source.strides[0] // 4, source.strides[1] // 4
-    geometry = (shift, fan, map_stride, target.strides[0] // 4, row_stride, out_rows, out_cols)
+    geometry = (shift, fan, map_stride, target.strides[0] // 4, row_stride, out_maps, out_rows, out_cols)
     pool = thread_pool(os.getpid(), workers)
     pending = [
         pool.submit(_sparse_conv.logistic_layer, clone.index, *addresses, *geometry, bounds[w], bounds[w + 1])

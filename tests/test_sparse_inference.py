@@ -45,12 +45,14 @@ def dense_output(net: DenoisingConvNet, image: np.ndarray, dtype: torch.dtype = 
 @needs_kernel
 @pytest.mark.parametrize(
     "arch",
-    [Architecture(), Architecture(hidden_layers=5, connection_seed=3), Architecture(fan_in=24)],
-    ids=["cn1/cn2", "cnblind", "dense connectivity"],
+    [Architecture(), Architecture(hidden_layers=5, connection_seed=3), Architecture(fan_in=24),
+     Architecture(fan_in=12)],
+    ids=["cn1/cn2", "cnblind", "dense connectivity", "fan of one and a half passes"],
 )
 @pytest.mark.parametrize("shape", [(1, 1), (7, 9), (37, 70), (64, 33), (11, 150)])
 def test_kernel_computes_the_networks_function(arch, shape, clone):
-    """Shapes below, across and at block boundaries (3 rows × 32 or 64 columns, tails of 8 or 16);
+    """Shapes below, across and at block boundaries (2 rows × 32 or 64 columns, tails of 8 or 16);
+    fans in passes of 8 connections (the output layer's 24, a hidden fan of 12);
     the kernel is as close to a float64 evaluation as PyTorch's float32 one is, or within 3e-4
     (on 0–255: ten float32 roundings; the plain clone has no fused multiply-add)."""
     net = random_network(arch)
@@ -148,9 +150,9 @@ def test_malformed_layers_are_refused_before_the_kernel_reads_memory():
     wrong_type = [(layers[0][0].double(), *layers[0][1:]), *layers[1:]]
     with pytest.raises(ValueError, match="filters must be contiguous float32"):
         sparse_forward(wrong_type, padded, CENTRE)
-    buffer = np.zeros((24, 12, 12), np.float32)
+    buffer = np.zeros((24, 11, 11), np.float32)  # a 7 × 7 output: no whole vector of 8 or 16 floats
     with pytest.raises(ValueError, match="no slack"):
-        _sparse_inference.logistic_layer(buffer, buffer.copy(), layers[1], 0.5, (12, 12), active_clone())
+        _sparse_inference.logistic_layer(buffer, buffer.copy(), layers[1], 0.5, (11, 11), active_clone())
 
 
 @needs_kernel
