@@ -1,6 +1,7 @@
 """FoE's gradient, and whole gradient steps, through the compiled kernel (`_foe_kernel.c`).
 
-One kernel call computes a range of rows of ∇E(x), or of the step x + ω/σ²·η (y − x) − η ∇E(x): the
+One kernel call computes a range of rows of ∇E(x), or of the step x + ω/σ²·η (y − x) − η ∇E(x)
+(+ β (x − x_prev) with heavy-ball momentum): the
 responses, φ and the back-projection fused over a ring of a few rows that stays in cache, instead of
 PyTorch's passes through the N full response maps. Each image's rows are split evenly over the
 threads (torch's thread count), which release the GIL; the result does not depend on the split.
@@ -23,7 +24,7 @@ import torch
 from bench.methods._kernel_clones import Clone, build_problem, choose_clone, clones_of
 from bench.methods._thread_pool import thread_pool
 
-API_VERSION = 1  # must match API_VERSION in _foe_kernel.c
+API_VERSION = 2  # must match API_VERSION in _foe_kernel.c
 SLACK = 16  # floats past the last column of a row that the kernel may read: one AVX-512 vector
 
 try:
@@ -72,7 +73,7 @@ class CompiledFoE:
         self.maps, self.clique = self.filters.shape[0], self.filters.shape[-1]
 
     def _run(self, x: torch.Tensor, y: torch.Tensor | None, out: torch.Tensor, out_stride: int,
-             width: int, pulls: list[float], steps: list[float]) -> None:
+             width: int, pulls: list[float], steps: list[float], momenta: list[float]) -> None:
         """Every image's rows, split over the threads; x, y as made by `padded`, out (B, H, ≥ width)."""
         batch, height = x.shape[:2]
         clone = active_clone()
@@ -83,7 +84,7 @@ class CompiledFoE:
         for b in range(batch):
             addresses = (x[b].data_ptr(), 0 if y is None else y[b].data_ptr(), out[b].data_ptr())
             geometry = (x.stride(1), x.stride(1), out_stride, height, width, self.maps, self.clique,
-                        self.filters.data_ptr(), self.taps.data_ptr(), pulls[b], steps[b])
+                        self.filters.data_ptr(), self.taps.data_ptr(), pulls[b], steps[b], momenta[b])
             pending += [pool.submit(_foe_kernel.gradient_rows, clone.index, *addresses, *geometry,
                                     bounds[w], bounds[w + 1]) for w in range(workers) if bounds[w] < bounds[w + 1]]
         for job in pending:
@@ -93,17 +94,20 @@ class CompiledFoE:
         """∇E(x) of (B, 1, H, W) images."""
         batch, _, height, width = x.shape
         out = torch.empty(batch, 1, height, width, dtype=torch.float32)
-        self._run(padded(x), None, out[:, 0], width, width, [0.0] * batch, [0.0] * batch)
+        self._run(padded(x), None, out[:, 0], width, width, [0.0] * batch, [0.0] * batch, [0.0] * batch)
         return out
 
-    def steps(self, noisy: torch.Tensor, pull: torch.Tensor, step: torch.Tensor) -> Iterator[torch.Tensor]:
-        """x_{k+1} = x_k + pull (y − x_k) − step ∇E(x_k) from x₀ = y; pull and step are per image
-        (scalars or (B, 1, 1, 1)). Each iterate is a (B, 1, H, W) view, valid until the next."""
+    def steps(self, noisy: torch.Tensor, pull: torch.Tensor, step: torch.Tensor,
+              momentum: torch.Tensor | float = 0.0) -> Iterator[torch.Tensor]:
+        """x_{k+1} = x_k + pull (y − x_k) − step ∇E(x_k) + momentum (x_k − x_{k−1}) from x₋₁ = x₀ = y;
+        pull, step and momentum are per image (scalars or (B, 1, 1, 1)). Each iterate is a
+        (B, 1, H, W) view, valid until the next."""
         batch, _, _, width = noisy.shape
         y = padded(noisy)
-        buffers = [y.clone(), torch.zeros_like(y)]
-        pulls, steps = (np.broadcast_to(np.asarray(v, np.float32).reshape(-1), batch).tolist() for v in (pull, step))
+        buffers = [y.clone(), y.clone()]  # x_k, and x_{k−1}, which the kernel overwrites with x_{k+1}
+        pulls, steps, momenta = (np.broadcast_to(np.asarray(v, np.float32).reshape(-1), batch).tolist()
+                                 for v in (pull, step, momentum))
         while True:
-            self._run(buffers[0], y, buffers[1], y.stride(1), width, pulls, steps)
+            self._run(buffers[0], y, buffers[1], y.stride(1), width, pulls, steps, momenta)
             buffers.reverse()
             yield buffers[0][:, None, :, :width]

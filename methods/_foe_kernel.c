@@ -1,5 +1,6 @@
 /* Field of Experts' gradient ∇E(x) = Σ_i J_i⁻ ∗ α_i φ(J_i ∗ x), φ(u) = u / (1 + u²/2), on a CPU, or a
- * whole gradient step x + ω/σ²·η (y − x) − η ∇E(x), in one pass over the image (methods/foe.py).
+ * whole gradient step x + ω/σ²·η (y − x) − η ∇E(x) + β (x − x_prev), in one pass over the image
+ * (methods/foe.py; β = 0 is the papers' plain step, β > 0 heavy-ball momentum, x_prev read from out).
  *
  * PyTorch computes the N response maps of the whole image, then φ, then the back-projection, each a pass
  * through memory. Here a job takes a range of output rows and works down it ROWS rows at a time: the
@@ -20,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define API_VERSION 1 /* bumped whenever the module's functions change */
+#define API_VERSION 2 /* bumped whenever the module's functions change */
 #define ROWS 3        /* output rows per block */
 #define VECS 4        /* vectors per block row: 3 × 4 accumulators */
 #define MARGIN 16     /* zero floats left of each ring row: the back-projection reads s − 1 of them */
@@ -34,6 +35,7 @@ struct foe_job {
     const float *filters; /* maps × s × s: J_i, correlated with x */
     const float *taps;    /* maps × s × s: 2 α_i J_i mirrored, correlated with the zero-padded ψ_i */
     float pull, step;     /* ω/σ²·η and η */
+    float momentum;       /* β: out holds the previous iterate on entry (read only where β ≠ 0) */
     Py_ssize_t ring_map;  /* floats per row of one map in the ring */
     Py_ssize_t ring_row;  /* floats per ring row: all maps */
 };
@@ -72,9 +74,9 @@ static PyObject *gradient_rows(PyObject *Py_UNUSED(self), PyObject *args)
 {
     Py_ssize_t clone, x, y, out, filters, taps, begin, end;
     struct foe_job job;
-    if (!PyArg_ParseTuple(args, "nnnnnnnnnninnffnn", &clone, &x, &y, &out, &job.x_stride, &job.y_stride,
+    if (!PyArg_ParseTuple(args, "nnnnnnnnnninnfffnn", &clone, &x, &y, &out, &job.x_stride, &job.y_stride,
                           &job.out_stride, &job.height, &job.width, &job.maps, &job.clique, &filters, &taps,
-                          &job.pull, &job.step, &begin, &end))
+                          &job.pull, &job.step, &job.momentum, &begin, &end))
         return NULL;
     const rows_fn run = runnable_clone(clone);
     if (run == NULL)
@@ -107,8 +109,8 @@ static PyMethodDef methods[] = {
      "every compiled clone of the kernel, best first."},
     {"gradient_rows", gradient_rows, METH_VARARGS,
      "gradient_rows(clone, x, y, out, x_stride, y_stride, out_stride, height, width, maps, clique, filters, "
-     "taps, pull, step, begin, end): rows [begin, end) of FoE's gradient (y = 0) or gradient step "
-     "x + pull (y - x) - step grad into out, by clone number `clone` (an index into clones()), on raw "
+     "taps, pull, step, momentum, begin, end): rows [begin, end) of FoE's gradient (y = 0) or gradient "
+     "step x + pull (y - x) - step grad + momentum (x - out) into out (out holding the previous iterate), by clone number `clone` (an index into clones()), on raw "
      "float32 addresses; the caller guarantees the buffers' geometry."},
     {NULL, NULL, 0, NULL},
 };

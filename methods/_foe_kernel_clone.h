@@ -90,7 +90,8 @@ static inline __attribute__((always_inline)) void NAME(response_rows)(const stru
 }
 
 /* The first `count` rows of a block at (top, column) out: the gradient, or with a noisy image the
- * gradient step x + ω/σ²·η (y − x) − η ∇E (as methods/foe.py's torch steps round it). Vectors that pass
+ * gradient step x + ω/σ²·η (y − x) − η ∇E + β (x − x_prev), x_prev read from out (as methods/foe.py's
+ * torch steps round it). Vectors that pass
  * the image's width are stored through a copy of their lanes inside it. */
 static inline __attribute__((always_inline)) void NAME(finish)(const struct foe_job *job, vec acc[ROWS][VECS],
                                                              Py_ssize_t top, Py_ssize_t count, Py_ssize_t column,
@@ -103,6 +104,8 @@ static inline __attribute__((always_inline)) void NAME(finish)(const struct foe_
             if (job->y != NULL) {
                 const vec x = NAME(load)(job->x + row * job->x_stride + col);
                 value = (x + (NAME(load)(job->y + row * job->y_stride + col) - x) * job->pull) - job->step * value;
+                if (job->momentum != 0.0f)
+                    value += job->momentum * (x - NAME(load)(job->out + row * job->out_stride + col));
             }
             float *target = job->out + row * job->out_stride + col;
             if (col + VLEN <= job->width) {

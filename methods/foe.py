@@ -9,14 +9,15 @@ default it is Roth & Black's own 5×5 model with 24 experts (`prior: roth5x5`); 
     minimise  E(x) + ω ‖x − y‖² / (2σ²),
 
 stopped at a tuned iteration count: the energy is non-convex and from a noisy start the best
-estimate comes before convergence. Two optimisers: `gradient` (the default), the papers' plain
-steps x ← x − η [∇E(x) + ω (x − y)/σ²] (Roth & Black 2005; Jain & Seung 2008 call it gradient
-ascent on log p(x) + ω log p(y | x)), and `lbfgs` (limited-memory BFGS with Armijo backtracking,
-methods/_foe_lbfgs.py), which lowers the energy far faster but, stopped at its own best
-iteration, denoised worse on the training crops (docs/foe.md). With Roth & Black's prior the tuned
-η is far above 2/L: the steps do not descend monotonically, and that is what denoises best. ω, η
-and the iteration count per σ come from the grid search of `python -m bench.foe_search` on
-training crops, stored in conf/method/foe.yaml.
+estimate comes before convergence. Three optimisers: `gradient`, the papers' plain steps
+x ← x − η [∇E(x) + ω (x − y)/σ²] (Roth & Black 2005; Jain & Seung 2008 call it gradient ascent on
+log p(x) + ω log p(y | x)); `momentum`, the same steps plus β (x_k − x_{k−1}) (Polyak's heavy
+ball), which reaches the plain steps' PSNR in about half the iterations; and `lbfgs`
+(limited-memory BFGS with Armijo backtracking, methods/_foe_lbfgs.py), which lowers the energy far
+faster but, stopped at its own best iteration, denoised worse on the training crops (docs/foe.md).
+With Roth & Black's prior the tuned η is far above 2/L: the steps do not descend monotonically,
+and that is what denoises best. ω, η, β and the iteration count per σ come from the grid search
+of `python -m bench.foe_search` on training crops, stored in conf/method/foe.yaml.
 
 Cliques count only where they fit inside the image (Roth's code: "valid" filtering, responses
 zero-padded, then "same" filtering with the mirrored filter — the exact gradient of the energy
@@ -26,7 +27,8 @@ Speed: float32 gradients, and whole gradient steps, run in a compiled kernel
 (methods/_foe_kernel.c, through methods/_foe_inference.py): per block of 3 rows it computes the
 N responses, applies φ as they leave the registers into a ring of the last s + 2 rows of all N
 maps (≈ 360 kB for 512², in the L2 cache), and back-projects them with the mirrored taps, summed
-over the filters in registers; one kernel call is one step x ← x + ω/σ²·η (y − x) − η ∇E(x).
+over the filters in registers; one kernel call is one step x ← x + ω/σ²·η (y − x) − η ∇E(x)
+(+ β (x − x_prev)).
 Rows are split over torch's threads, with results independent of the split; the clone for the
 CPU's instruction set (AVX-512, AVX2 + FMA, plain) is picked at load. On a 2-core AMD EPYC (Zen 3,
 AVX2, shared with other jobs) a 512² iteration took 15.4 ms on one thread (≈ 75 % of the same
@@ -62,7 +64,7 @@ from bench.registry import register_method
 
 STRIP_ROWS = 64  # response rows per block: 24 maps × 64 rows × 508 × 4 B ≈ 3 MB
 DEFAULT_PRIOR = "roth5x5"
-DEFAULT_SOLVER = "gradient"
+DEFAULT_SOLVER = "momentum"
 
 
 class FieldOfExperts:
@@ -134,21 +136,25 @@ def posterior_energy(model: FieldOfExperts, x: torch.Tensor, noisy: torch.Tensor
     return model.energy(x) + torch.as_tensor(omega, dtype=x.dtype).reshape(-1) * data_term
 
 
-def gradient_steps(model: FieldOfExperts, noisy: torch.Tensor, sigma: float,
-                   omega: torch.Tensor | float, step: torch.Tensor | float) -> Iterator[torch.Tensor]:
-    """The iterates x₁, x₂, … of the papers' plain gradient steps from x₀ = y (each overwritten by
-    the steps after it). omega and step may be per-image tensors of shape (B, 1, 1, 1) for grid
-    searches."""
+def gradient_steps(model: FieldOfExperts, noisy: torch.Tensor, sigma: float, omega: torch.Tensor | float,
+                   step: torch.Tensor | float, momentum: torch.Tensor | float = 0.0) -> Iterator[torch.Tensor]:
+    """The iterates x₁, x₂, … of gradient steps from x₀ = y, x_{k+1} = x_k − η ∇U(x_k) + β (x_k − x_{k−1})
+    (x₋₁ = y): β = 0 is the papers' plain step, β > 0 Polyak's heavy-ball momentum. Each iterate
+    may be overwritten by the steps after it. omega, step and momentum may be per-image tensors of
+    shape (B, 1, 1, 1) for grid searches."""
     x = noisy.clone()
     descent = -torch.as_tensor(step, dtype=x.dtype)
     pull = -descent * torch.as_tensor(omega, dtype=x.dtype) / sigma**2
+    beta = torch.as_tensor(momentum, dtype=x.dtype)
     if model.kernel is not None:  # the same steps, each one kernel call (a view, valid until the next)
-        yield from model.kernel.steps(noisy, pull, -descent)
+        yield from model.kernel.steps(noisy, pull, -descent, beta)
         return
+    previous = x.clone()
     while True:
         grad = model.gradient(x)
-        x.addcmul_(noisy - x, pull).addcmul_(grad, descent)
+        following = x.addcmul(noisy - x, pull).addcmul_(grad, descent).addcmul_(x - previous, beta)
         del grad  # holding it across the yield makes the next step's large buffers slower to get
+        previous, x = x, following
         yield x
 
 
@@ -169,28 +175,35 @@ def lbfgs_steps(model: FieldOfExperts, noisy: torch.Tensor, sigma: float,
 
 @dataclass(frozen=True)
 class Schedule:
-    """The solver's settings for one noise level: ω, the iteration count and (gradient only) η."""
+    """The solver's settings for one noise level: ω, the iteration count, η (gradient and momentum)
+    and β (momentum only)."""
 
     omega: float
     iterations: int
     step_size: float | None = None
+    momentum: float | None = None
 
 
-SOLVERS = ("lbfgs", "gradient")
+SOLVERS = ("lbfgs", "gradient", "momentum")
+STEP_SOLVERS = ("gradient", "momentum")  # the solvers that take a step size η
+SETTINGS = {"lbfgs": ("omega", "iterations"), "gradient": ("omega", "iterations", "step_size"),
+            "momentum": ("omega", "iterations", "step_size", "momentum")}  # what each solver needs
 
 
-def iterates(model: FieldOfExperts, noisy: torch.Tensor, sigma: float, solver: str,
-             omega: torch.Tensor | float, step_size: torch.Tensor | float | None = None) -> Iterator[torch.Tensor]:
+def iterates(model: FieldOfExperts, noisy: torch.Tensor, sigma: float, solver: str, omega: torch.Tensor | float,
+             step_size: torch.Tensor | float | None = None,
+             momentum: torch.Tensor | float | None = None) -> Iterator[torch.Tensor]:
     """The iterates of `solver` (one of SOLVERS)."""
-    if solver == "gradient":
-        return gradient_steps(model, noisy, sigma, omega, step_size)
+    if solver in STEP_SOLVERS:
+        return gradient_steps(model, noisy, sigma, omega, step_size, momentum if solver == "momentum" else 0.0)
     return lbfgs_steps(model, noisy, sigma, omega)
 
 
 def run(model: FieldOfExperts, noisy: torch.Tensor, sigma: float, solver: str, plan: Schedule) -> torch.Tensor:
     """The estimate after plan.iterations iterations of `solver`."""
     x = noisy
-    for x in islice(iterates(model, noisy, sigma, solver, plan.omega, plan.step_size), plan.iterations):
+    for x in islice(iterates(model, noisy, sigma, solver, plan.omega, plan.step_size, plan.momentum),
+                    plan.iterations):
         pass
     return x
 
@@ -210,7 +223,8 @@ def load_tuned(prior: str, solver: str, path: Path | None = None) -> Tuned:
         config = yaml.safe_load(Path(path).read_text()) or {}
         table = ((config.get("tuned") or {}).get(prior) or {}).get(solver) or {}
         return {float(sigma): Schedule(float(row["omega"]), int(row["iterations"]),
-                                       None if row.get("step_size") is None else float(row["step_size"]))
+                                       *(None if row.get(name) is None else float(row[name])
+                                         for name in ("step_size", "momentum")))
                 for sigma, row in table.items()}
     except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError) as error:
         raise BenchError(f"cannot read the FoE per-σ settings in {path}: {error}") from None
@@ -218,7 +232,7 @@ def load_tuned(prior: str, solver: str, path: Path | None = None) -> Tuned:
 
 def schedule_for(sigma: float, tuned: Tuned) -> Schedule:
     """The tuned values at σ: linear in log σ between tuned noise levels (log ω, log η and the
-    iteration count), the nearest tuned level outside their range."""
+    iteration count, β linearly), the nearest tuned level outside their range."""
     if not tuned:
         raise BenchError("no tuned FoE settings for this prior and solver: run `python -m bench.foe_search` "
                          "or pass omega, iterations (and step_size for solver=gradient)")
@@ -233,8 +247,11 @@ def schedule_for(sigma: float, tuned: Tuned) -> Schedule:
     def geometric(p: float | None, q: float | None) -> float | None:
         return None if p is None or q is None else math.exp((1 - t) * math.log(p) + t * math.log(q))
 
-    return Schedule(omega=geometric(a.omega, b.omega), iterations=round((1 - t) * a.iterations + t * b.iterations),
-                    step_size=geometric(a.step_size, b.step_size))
+    def linear(p: float | None, q: float | None) -> float | None:
+        return None if p is None or q is None else (1 - t) * p + t * q
+
+    return Schedule(omega=geometric(a.omega, b.omega), iterations=round(linear(a.iterations, b.iterations)),
+                    step_size=geometric(a.step_size, b.step_size), momentum=linear(a.momentum, b.momentum))
 
 
 class FoEDenoiser:
@@ -243,35 +260,39 @@ class FoEDenoiser:
     blind = False
 
     def __init__(self, prior: str = DEFAULT_PRIOR, solver: str = DEFAULT_SOLVER, iterations: int | None = None,
-                 omega: float | None = None, step_size: float | None = None) -> None:
+                 omega: float | None = None, step_size: float | None = None, momentum: float | None = None) -> None:
         if solver not in SOLVERS:
             raise BenchError(f"foe option solver must be one of {', '.join(SOLVERS)}, got {solver!r}")
         for name, value in (("iterations", iterations), ("omega", omega), ("step_size", step_size)):
             if value is not None and not (np.isfinite(value) and value > 0):
                 raise BenchError(f"foe option {name} must be > 0, got {value}")
+        if momentum is not None and not 0 <= momentum < 1:
+            raise BenchError(f"foe option momentum must be in [0, 1), got {momentum}")
         if iterations is not None and int(iterations) != iterations:
             raise BenchError(f"foe option iterations must be an integer, got {iterations}")
-        if step_size is not None and solver != "gradient":
-            raise BenchError("foe option step_size applies only to solver=gradient")
+        given = {"omega": omega, "iterations": iterations, "step_size": step_size, "momentum": momentum}
+        for name, value in given.items():
+            if value is not None and name not in SETTINGS[solver]:
+                users = " and ".join(f"solver={other}" for other, needs in SETTINGS.items() if name in needs)
+                raise BenchError(f"foe option {name} applies only to {users}")
         self.prior_name, self.solver = prior, solver
         self.model = FieldOfExperts(load_prior(prior))
-        self.overrides = {"omega": omega, "iterations": iterations,
-                          "step_size": step_size if solver == "gradient" else None}
-        needed = ("omega", "iterations", "step_size") if solver == "gradient" else ("omega", "iterations")
-        self.complete = all(self.overrides[name] is not None for name in needed)
+        self.overrides = {name: value for name, value in given.items() if value is not None}
+        self.complete = set(self.overrides) == set(SETTINGS[solver])
         self.tuned = {} if self.complete else load_tuned(prior, solver)
 
     def schedule(self, sigma: float) -> Schedule:
         plan = Schedule(0.0, 0) if self.complete else schedule_for(sigma, self.tuned)
-        given = {name: value for name, value in self.overrides.items() if value is not None}
-        plan = replace(plan, **given)
+        plan = replace(plan, **self.overrides)
         return Schedule(float(plan.omega), int(plan.iterations),
-                        None if plan.step_size is None else float(plan.step_size))
+                        *(None if value is None else float(value) for value in (plan.step_size, plan.momentum)))
 
     def fingerprint(self, sigma: float | None) -> str:
         """The prior file's SHA-256 and the settings used at σ: results made with other tuned
         values must not pass for these."""
         plan = self.schedule(float(sigma)) if sigma is not None else None
+        if plan is not None and plan.momentum is None:  # as written before β existed: earlier rows keep their keys
+            plan = f"Schedule(omega={plan.omega!r}, iterations={plan.iterations!r}, step_size={plan.step_size!r})"
         return f"{PRIORS[self.prior_name].sha256[:16]}:{self.solver}:{plan}"
 
     def denoise(self, noisy: np.ndarray, sigma: float | None) -> np.ndarray:
@@ -287,5 +308,6 @@ class FoEDenoiser:
 
 @register_method("foe")
 def make_foe(prior: str = DEFAULT_PRIOR, solver: str = DEFAULT_SOLVER, iterations: int | None = None,
-             omega: float | None = None, step_size: float | None = None) -> FoEDenoiser:
-    return FoEDenoiser(prior=prior, solver=solver, iterations=iterations, omega=omega, step_size=step_size)
+             omega: float | None = None, step_size: float | None = None, momentum: float | None = None) -> FoEDenoiser:
+    return FoEDenoiser(prior=prior, solver=solver, iterations=iterations, omega=omega, step_size=step_size,
+                       momentum=momentum)

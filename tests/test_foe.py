@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from itertools import islice
 
 import numpy as np
@@ -196,7 +197,19 @@ def test_gradient_step_is_a_step_on_the_posterior_energy(model64):
     torch.testing.assert_close(second, first - step * x.grad, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("solver", foe.SOLVERS)
+def test_momentum_step_adds_beta_times_the_last_move(model64):
+    """Heavy ball: x_{k+1} = x_k − η ∇U(x_k) + β (x_k − x_{k−1}), from x₋₁ = x₀ = y."""
+    sigma, omega, step, beta = 25.0, 4.0, 0.01, 0.6
+    y = as_batch(add_noise(camera_crop(16), sigma, 3))
+    plain_first = next(foe.gradient_steps(model64, y, sigma, omega, step)).clone()
+    first, second = (x.clone() for x in islice(foe.gradient_steps(model64, y, sigma, omega, step, beta), 2))
+    torch.testing.assert_close(first, plain_first, rtol=0, atol=0)  # no move before the first step
+    x = first.clone().requires_grad_(True)
+    foe.posterior_energy(model64, x, y, sigma, omega).sum().backward()
+    torch.testing.assert_close(second, first - step * x.grad + beta * (first - y), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "gradient"])
 def test_the_optimisers_decrease_the_posterior_energy(solver):
     """Every L-BFGS iterate (Armijo line search) and every plain gradient step (η below 2/L)
     lowers E(x) + ω‖x − y‖²/(2σ²), for each image of a batch with its own ω."""
@@ -264,21 +277,24 @@ def test_chosen_omega_lies_inside_its_grid(sigma):
         assert min(search["omegas"]) < setting["omega"] < max(search["omegas"])
 
 
-@pytest.mark.parametrize("sigma", [20, 25, 50, pytest.param(100, marks=pytest.mark.xfail(
-    strict=True, reason="at σ = 100 the training-crop PSNR still rises at 1,600 iterations (docs/foe.md)"))])
+@pytest.mark.parametrize("sigma", [20, 25, 50, 100])
 def test_stopping_point_lies_below_the_searched_maximum(sigma):
-    """An optimum the grid cut off is not an optimum (strict xfail: a known gap, to be fixed by a
-    longer search, not hidden)."""
+    """An optimum the grid cut off is not an optimum."""
     search, settings = chosen_and_best(sigma)
     for setting in settings:
         assert setting["iterations"] < search["max_iterations"]
 
 
 def test_default_solver_is_the_better_one_on_the_training_crops():
+    """The default solver's search reached the highest mean PSNR on the crops, up to the 0.02 dB
+    that the searches trade for fewer iterations, and of those solvers it stops soonest."""
     config = yaml.safe_load(foe.tuned_config_path().read_text())
-    tuned = config["tuned"][foe.DEFAULT_PRIOR]
+    tuned, searches = config["tuned"][foe.DEFAULT_PRIOR], config["search"][foe.DEFAULT_PRIOR]
     for sigma in (25, 50, 100):
-        assert tuned[foe.DEFAULT_SOLVER][sigma]["train_psnr"] >= max(row[sigma]["train_psnr"] for row in tuned.values())
+        best = {solver: searches[solver][sigma].get("best", tuned[solver][sigma])["train_psnr"] for solver in tuned}
+        contenders = [solver for solver, value in best.items() if value >= max(best.values()) - 0.02]
+        assert foe.DEFAULT_SOLVER in contenders
+        assert tuned[foe.DEFAULT_SOLVER][sigma]["iterations"] == min(tuned[s][sigma]["iterations"] for s in contenders)
 
 
 def test_method_denoises_and_validates():
@@ -299,8 +315,12 @@ def test_method_denoises_and_validates():
         get_method("foe", iterations=2.5)
     with pytest.raises(BenchError, match="solver must be one of"):
         get_method("foe", solver="newton")
-    with pytest.raises(BenchError, match="only to solver=gradient"):
+    with pytest.raises(BenchError, match="only to solver=gradient and solver=momentum"):
         get_method("foe", solver="lbfgs", step_size=0.01)
+    with pytest.raises(BenchError, match="only to solver=momentum"):
+        get_method("foe", solver="gradient", momentum=0.5)
+    with pytest.raises(BenchError, match=r"momentum must be in \[0, 1\)"):
+        get_method("foe", solver="momentum", momentum=1.0)
 
 
 def test_other_priors_denoise():
@@ -321,7 +341,7 @@ def test_explicit_options_override_the_tuned_values():
     method = get_method("foe", solver="gradient", iterations=3, step_size=0.5, omega=7.0)
     assert method.schedule(50.0) == foe.Schedule(7.0, 3, 0.5)
     tuned = get_method("foe").schedule(25.0)
-    assert get_method("foe", iterations=7).schedule(25.0) == foe.Schedule(tuned.omega, 7, tuned.step_size)
+    assert get_method("foe", iterations=7).schedule(25.0) == replace(tuned, iterations=7)
     assert get_method("foe").fingerprint(25.0) != get_method("foe", iterations=7).fingerprint(25.0)
 
 
@@ -336,7 +356,8 @@ def test_speed_smoke():
     print(f"FoE 128×128: {30 / seconds:.0f} L-BFGS iterations/s")
 
 
-@pytest.mark.parametrize("solver, grid", [("lbfgs", []), ("gradient", ["--steps", "0.005", "0.01"])])
+@pytest.mark.parametrize("solver, grid", [("lbfgs", []), ("gradient", ["--steps", "0.005", "0.01"]),
+                                          ("momentum", ["--steps", "0.005", "--momenta", "0", "0.5"])])
 def test_search_command_writes_a_loadable_config(tmp_path, capsys, solver, grid):
     try:
         shared_data_dir("train400")
@@ -351,6 +372,7 @@ def test_search_command_writes_a_loadable_config(tmp_path, capsys, solver, grid)
     chosen = foe.load_tuned("roth5x5", solver, output)[25.0]
     assert chosen.omega in (1.0, 4.0) and 5 <= chosen.iterations <= 20
     assert chosen.step_size in ((None,) if solver == "lbfgs" else (0.005, 0.01))
+    assert chosen.momentum in ((0.0, 0.5) if solver == "momentum" else (None,))
     assert "chosen" in capsys.readouterr().out
     record = yaml.safe_load(output.read_text())["search"]["roth5x5"][solver][25]
     assert record["command"].startswith("python -m bench.foe_search --solver " + solver)
@@ -359,13 +381,24 @@ def test_search_command_writes_a_loadable_config(tmp_path, capsys, solver, grid)
 def test_search_tolerance_picks_the_fewest_iterations_near_the_best():
     """With a tolerance the search trades at most that many dB for fewer iterations (FoE's time is
     proportional to them); without one it takes the highest mean PSNR."""
-    from bench.foe_search import best_setting
+    from bench.foe_search import Grid, best_setting
 
-    scores = np.full((2, 2, 4), 20.0)
-    scores[0, 1] = [26.0, 27.00, 27.18, 27.20]  # ω=1, η=2: the best, at 40 iterations
-    scores[1, 0] = [26.0, 27.10, 27.195, 27.19]  # ω=3, η=1: within 0.01 dB at 30 iterations
-    assert best_setting(scores, [1.0, 3.0], [1.0, 2.0], every=10) == {
+    grid = Grid([1.0, 3.0], [1.0, 2.0], [None])
+    scores = np.full((2, 2, 1, 4), 20.0)
+    scores[0, 1, 0] = [26.0, 27.00, 27.18, 27.20]  # ω=1, η=2: the best, at 40 iterations
+    scores[1, 0, 0] = [26.0, 27.10, 27.195, 27.19]  # ω=3, η=1: within 0.01 dB at 30 iterations
+    assert best_setting(scores, grid, every=10) == {
         "omega": 1.0, "iterations": 40, "step_size": 2.0, "train_psnr": 27.2}
-    assert best_setting(scores, [1.0, 3.0], [1.0, 2.0], every=10, tolerance=0.01) == {
+    assert best_setting(scores, grid, every=10, tolerance=0.01) == {
         "omega": 3.0, "iterations": 30, "step_size": 1.0, "train_psnr": 27.195}
-    assert best_setting(scores, [1.0, 3.0], [1.0, 2.0], every=10, tolerance=0.2)["iterations"] == 20
+    assert best_setting(scores, grid, every=10, tolerance=0.2)["iterations"] == 20
+
+
+def test_search_reports_edges_but_not_the_plain_steps_end_of_the_momentum_grid():
+    from bench.foe_search import Grid, edges_hit
+
+    grid = Grid([1.0, 2.0, 4.0], [1.0, 2.0], [0.0, 0.5, 0.8])
+    inside = {"omega": 2.0, "iterations": 50, "step_size": 1.0, "momentum": 0.0}
+    assert edges_hit(inside, grid, 100) == ["η=1"]
+    assert edges_hit(inside | {"omega": 4.0, "momentum": 0.8, "iterations": 100}, grid, 100) == [
+        "ω=4", "η=1", "β=0.8", "iterations=100"]

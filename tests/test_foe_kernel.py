@@ -97,14 +97,15 @@ def test_gradient_matches_finite_differences(prior):
         assert grad[row, col].item() == pytest.approx(numeric, rel=1e-4, abs=1e-5 * grad.abs().max().item())
 
 
-def test_gradient_steps_equal_torch_with_a_setting_per_image(clone):
-    """The first steps (later ones drift apart by amplified rounding, as torch's float32 and
-    float64 steps do; the PSNR after a whole run is checked below)."""
+@pytest.mark.parametrize("momentum", [0.0, torch.tensor([0.6, 0.0]).view(2, 1, 1, 1)])
+def test_gradient_steps_equal_torch_with_a_setting_per_image(clone, momentum):
+    """The first steps, plain and heavy-ball (later ones drift apart by amplified rounding, as
+    torch's float32 and float64 steps do; the PSNR after a whole run is checked below)."""
     compiled, reference = models("roth5x5")
     y = noisy_images((2, 1, 29, 38), seed=4)
     omega, step = torch.tensor([4.0, 1.0]).view(2, 1, 1, 1), torch.tensor([2.0, 0.5]).view(2, 1, 1, 1)
-    ours = islice(foe.gradient_steps(compiled, y, 25.0, omega, step), 2)
-    theirs = islice(foe.gradient_steps(reference, y, 25.0, omega, step), 2)
+    ours = islice(foe.gradient_steps(compiled, y, 25.0, omega, step, momentum), 3)
+    theirs = islice(foe.gradient_steps(reference, y, 25.0, omega, step, momentum), 3)
     for a, b in zip(ours, theirs):
         assert a.shape == b.shape and relative_error(a, b) < tolerance(clone)[0]
 
@@ -117,7 +118,7 @@ def test_results_do_not_depend_on_the_thread_count():
         results = []
         for count in (1, 2, 3, 7):
             torch.set_num_threads(count)
-            steps = [s.clone() for s in islice(foe.gradient_steps(compiled, x, 25.0, 4.0, 2.0), 3)]
+            steps = [s.clone() for s in islice(foe.gradient_steps(compiled, x, 25.0, 4.0, 2.0, 0.5), 3)]
             results.append((compiled.gradient(x), *steps))
     finally:
         torch.set_num_threads(threads)
@@ -179,4 +180,4 @@ def test_kernel_rejects_rows_outside_the_image():
     with pytest.raises(ValueError, match="out of bounds"):
         _foe_inference._foe_kernel.gradient_rows(
             _foe_inference.active_clone().index, x.data_ptr(), 0, x.data_ptr(), 32, 32, 32, 8, 8, kernel.maps,
-            kernel.clique, kernel.filters.data_ptr(), kernel.taps.data_ptr(), 0.0, 0.0, 0, 9)
+            kernel.clique, kernel.filters.data_ptr(), kernel.taps.data_ptr(), 0.0, 0.0, 0.0, 0, 9)
