@@ -111,13 +111,14 @@ def shrink_spectrum(spectrum: np.ndarray, factor: int) -> np.ndarray:
 # "fs": full steerable pyramid
 
 
-def full_steerable(image: np.ndarray, scales: int, orientations: int) -> Decomposition:
+def full_steerable(image: np.ndarray, scales: int, orientations: int, map_: Callable = map) -> Decomposition:
     """Full steerable pyramid: `orientations` oriented high-pass bands, `scales` levels of
-    `orientations` bands each (level 0 at full size, each next level halved), low-pass kept."""
+    `orientations` bands each (level 0 at full size, each next level halved), low-pass kept.
+    `map_` runs the per-band FFTs of the analysis and the synthesis (a thread pool's map)."""
     pyramid = full_steerable_pyramid(image.shape, scales, orientations)
     spectra = pyramid.analyse(image)
     *band_spectra, lowpass = spectra
-    bands = [band for channel, group in zip(pyramid.channels, band_spectra) for band in channel.bands(group)]
+    bands = [band for channel, group in zip(pyramid.channels, band_spectra) for band in channel.bands(group, map_)]
     parents: list[int | None] = []
     upsample: list[bool] = []
     for index in range(len(bands)):
@@ -130,8 +131,9 @@ def full_steerable(image: np.ndarray, scales: int, orientations: int) -> Decompo
             upsample.append(False)
 
     def reconstruct(new_bands: list[np.ndarray]) -> np.ndarray:
-        groups = [np.stack(new_bands[start : start + orientations]) for start in range(0, len(new_bands), orientations)]
-        return pyramid.synthesise([sfft.rfft2(group) for group in groups] + [lowpass])
+        new_spectra = list(map_(sfft.rfft2, new_bands))
+        groups = [np.stack(new_spectra[start : start + orientations]) for start in range(0, len(new_bands), orientations)]
+        return pyramid.synthesise(groups + [lowpass])
 
     return Decomposition(bands, [s for group in band_spectra for s in group], parents, upsample, reconstruct)
 
@@ -150,7 +152,7 @@ def daubechies_wavelet(name: str) -> pywt.Wavelet:
     return pywt.Wavelet(key)
 
 
-def undecimated_wavelet(image: np.ndarray, scales: int, wavelet: str = "haar") -> Decomposition:
+def undecimated_wavelet(image: np.ndarray, scales: int, wavelet: str = "haar", map_: Callable = map) -> Decomposition:
     """Undecimated wavelet with `scales` + 1 levels of (horizontal, vertical, diagonal) bands, as
     the toolbox's buildWUpyr: levels 1 and 2 at full size, level j > 2 shrunk by 2^(j−2), the
     low-pass residual (level scales + 1) shrunk by 2^scales and kept.
@@ -164,17 +166,16 @@ def undecimated_wavelet(image: np.ndarray, scales: int, wavelet: str = "haar") -
     The transform is PyWavelets' `swt2(…, level=scales + 1, norm=True)` (periodic, so a product
     per channel in the Fourier domain), computed from the image's spectrum and each channel's
     cached frequency response; the shrinking crops that product, so each band costs one inverse
-    FFT at its own size."""
+    FFT at its own size. `map_` runs the per-band FFTs of the analysis and the synthesis (a thread
+    pool's map)."""
     levels = scales + 1
     responses = _swt_responses(image.shape, daubechies_wavelet(wavelet).name, levels)
     spectrum = sfft.rfft2(image)
     factors = [2 ** (j - 2) if j > 2 else 1 for j in range(1, levels + 1) for _ in range(3)]
     band_spectra = []
-    bands: list[np.ndarray] = []
     for start in range(0, 3 * levels, 3):
-        group = shrink_spectrum(spectrum * responses[start + 1 : start + 4], factors[start])
-        band_spectra.extend(group)
-        bands.extend(sfft.irfft2(group, s=_even_shape(group)))
+        band_spectra.extend(shrink_spectrum(spectrum * responses[start + 1 : start + 4], factors[start]))
+    bands = list(map_(lambda half: sfft.irfft2(half, s=_even_shape(half)), band_spectra))
     low_factor = 2**scales
     low = shrink_spectrum(spectrum * responses[0], low_factor)
 
@@ -194,8 +195,9 @@ def undecimated_wavelet(image: np.ndarray, scales: int, wavelet: str = "haar") -
         # with the conjugate response (what pywt.iswt2 computes by averaging over its 4^levels
         # shifted sub-grids in Python loops; the same to 1e-15).
         total = expand_spectrum(low, low_factor) * np.conj(responses[0])
+        new_spectra = list(map_(sfft.rfft2, new_bands))
         for start in range(0, len(new_bands), 3):
-            group = sfft.rfft2(np.stack(new_bands[start : start + 3]))
+            group = np.stack(new_spectra[start : start + 3])
             expanded = np.conj(expand_spectrum(group, factors[start]))
             total += np.conj(np.einsum("bij,bij->ij", expanded, responses[start + 1 : start + 4]))
         return sfft.irfft2(total, s=image.shape)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -162,10 +163,10 @@ class BLSGSM:
             npx += step
         return nsc, npy, npx, by, bx
 
-    def _decompose(self, image: np.ndarray, nsc: int) -> Decomposition:
+    def _decompose(self, image: np.ndarray, nsc: int, map_: Callable = map) -> Decomposition:
         if self.representation == "fs":
-            return full_steerable(image, nsc, self.orientations)
-        return undecimated_wavelet(image, nsc, self.wavelet)
+            return full_steerable(image, nsc, self.orientations, map_)
+        return undecimated_wavelet(image, nsc, self.wavelet, map_)
 
     # -- denoising --------------------------------------------------------------------------
 
@@ -178,10 +179,13 @@ class BLSGSM:
         padded = np.pad(padded, ((by, by), (bx, bx)), mode="symmetric")
 
         threads = torch.get_num_threads()
-        # The whole-image FFTs use the cores the harness allows (scipy.fft's default is one thread,
-        # per thread: the subbands' own FFTs, run on the pool below, stay on one core each).
+        # Subbands are independent; their FFTs and their estimates (in the compiled kernel, or numpy)
+        # release the GIL, so a pool of threads spreads them over the cores the harness allows
+        # (OMP_NUM_THREADS, as torch reads it). The whole-image FFTs use those cores too (scipy.fft's
+        # default is one thread, per thread: the subbands' FFTs stay on one core each).
+        pool = thread_pool(os.getpid(), threads)
         with sfft.set_workers(threads):
-            decomposition = self._decompose(padded, nsc)
+            decomposition = self._decompose(padded, nsc, pool.map)
             unit_covariances = _noise_covariances(self, padded.shape, nsc, by + npy // 2, bx + npx // 2)
         variance = float(sigma) ** 2
 
@@ -196,11 +200,7 @@ class BLSGSM:
                 optim=self.optim,
             )
 
-        # Subbands are independent; their estimates run in the compiled kernel (or numpy) with the
-        # GIL released, so threads spread them over the cores the harness allows (OMP_NUM_THREADS,
-        # as torch reads it), largest first.
-        order = sorted(range(len(decomposition.bands)), key=lambda i: -decomposition.bands[i].size)
-        pool = thread_pool(os.getpid(), threads)
+        order = sorted(range(len(decomposition.bands)), key=lambda i: -decomposition.bands[i].size)  # largest first
         denoised_by_index = dict(zip(order, pool.map(denoise_band, order)))
         with sfft.set_workers(threads):
             result = decomposition.reconstruct([denoised_by_index[i] for i in range(len(order))])
