@@ -12,7 +12,7 @@ stopped at a tuned iteration count: the energy is non-convex and from a noisy st
 estimate comes before convergence. Three optimisers: `gradient`, the papers' plain steps
 x ← x − η [∇E(x) + ω (x − y)/σ²] (Roth & Black 2005; Jain & Seung 2008 call it gradient ascent on
 log p(x) + ω log p(y | x)); `momentum`, the same steps plus β (x_k − x_{k−1}) (Polyak's heavy
-ball), which reaches the plain steps' PSNR in about half the iterations; and `lbfgs`
+ball), which reaches the plain steps' PSNR in 30–40 % fewer iterations; and `lbfgs`
 (limited-memory BFGS with Armijo backtracking, methods/_foe_lbfgs.py), which lowers the energy far
 faster but, stopped at its own best iteration, denoised worse on the training crops (docs/foe.md).
 With Roth & Black's prior the tuned η is far above 2/L: the steps do not descend monotonically,
@@ -235,7 +235,8 @@ def schedule_for(sigma: float, tuned: Tuned) -> Schedule:
     iteration count, β linearly), the nearest tuned level outside their range."""
     if not tuned:
         raise BenchError("no tuned FoE settings for this prior and solver: run `python -m bench.foe_search` "
-                         "or pass omega, iterations (and step_size for solver=gradient)")
+                         "or pass omega, iterations (and step_size for solvers gradient and momentum, "
+                         "momentum for solver=momentum)")
     levels = sorted(tuned)
     position = float(np.interp(math.log(sigma), np.log(levels), np.arange(len(levels))))
     low = int(math.floor(position))
