@@ -131,7 +131,7 @@ def write_tuned(path: Path, prior: str, solver: str, tuned: dict, records: dict)
     config = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
     config.setdefault("name", "foe")
     config.setdefault("options", {"prior": prior, "solver": solver, "iterations": None, "omega": None,
-                                  "step_size": None})
+                                  "step_size": None, "momentum": None})
     for sigma, setting in tuned.items():
         for block, value in (("tuned", setting), ("search", records[sigma])):
             config[block] = config.get(block) or {}

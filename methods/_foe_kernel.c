@@ -110,8 +110,9 @@ static PyMethodDef methods[] = {
     {"gradient_rows", gradient_rows, METH_VARARGS,
      "gradient_rows(clone, x, y, out, x_stride, y_stride, out_stride, height, width, maps, clique, filters, "
      "taps, pull, step, momentum, begin, end): rows [begin, end) of FoE's gradient (y = 0) or gradient "
-     "step x + pull (y - x) - step grad + momentum (x - out) into out (out holding the previous iterate), by clone number `clone` (an index into clones()), on raw "
-     "float32 addresses; the caller guarantees the buffers' geometry."},
+     "step x + pull (y - x) - step grad + momentum (x - out) into out (out holding the previous iterate), "
+     "by clone number `clone` (an index into clones()), on raw float32 addresses; the caller guarantees "
+     "the buffers' geometry."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -149,12 +149,14 @@ def gradient_steps(model: FieldOfExperts, noisy: torch.Tensor, sigma: float, ome
     if model.kernel is not None:  # the same steps, each one kernel call (a view, valid until the next)
         yield from model.kernel.steps(noisy, pull, -descent, beta)
         return
-    previous = x.clone()
+    previous = x.clone() if bool((beta != 0).any()) else None  # plain steps keep no x_{k−1}
     while True:
         grad = model.gradient(x)
-        following = x.addcmul(noisy - x, pull).addcmul_(grad, descent).addcmul_(x - previous, beta)
+        if previous is None:  # in place
+            x.addcmul_(noisy - x, pull).addcmul_(grad, descent)
+        else:
+            previous, x = x, x.addcmul(noisy - x, pull).addcmul_(grad, descent).addcmul_(x - previous, beta)
         del grad  # holding it across the yield makes the next step's large buffers slower to get
-        previous, x = x, following
         yield x
 
 
@@ -184,10 +186,10 @@ class Schedule:
     momentum: float | None = None
 
 
-SOLVERS = ("lbfgs", "gradient", "momentum")
-STEP_SOLVERS = ("gradient", "momentum")  # the solvers that take a step size η
 SETTINGS = {"lbfgs": ("omega", "iterations"), "gradient": ("omega", "iterations", "step_size"),
             "momentum": ("omega", "iterations", "step_size", "momentum")}  # what each solver needs
+SOLVERS = tuple(SETTINGS)
+STEP_SOLVERS = tuple(solver for solver, needs in SETTINGS.items() if "step_size" in needs)  # they take η
 
 
 def iterates(model: FieldOfExperts, noisy: torch.Tensor, sigma: float, solver: str, omega: torch.Tensor | float,
