@@ -226,5 +226,6 @@ class FullSteerablePyramid:
 
 @lru_cache(maxsize=2)
 def full_steerable_pyramid(shape: tuple[int, int], scales: int, orientations: int) -> FullSteerablePyramid:
-    """The pyramid of a shape, built once (its masks are ≈ 25 MB for 544×544 and 8 orientations)."""
+    """The pyramid of a shape, built once (its masks are ≈ 25 MB for 544×544 and 8 orientations, and
+    their float32 copies half that again)."""
     return FullSteerablePyramid(shape, scales, orientations)
