@@ -41,7 +41,7 @@ except ImportError:
     _gsm_kernel = None
 
 _CHUNK = 4096  # positions per block of the vectorised estimate
-_KERNEL_API = 1  # must match API_VERSION in _gsm_kernel.c
+_KERNEL_API = 2  # must match API_VERSION in _gsm_kernel.c
 
 
 def compiled_estimate_available() -> bool:
@@ -95,7 +95,8 @@ def neighbourhoods(band: np.ndarray, parent: np.ndarray | None, block: tuple[int
 @dataclass
 class _Planes:
     """A rows × cols grid of neighbourhoods for the compiled kernel: component j of position (r, x)
-    is the float64 at bases[j] + 8·(r·stride + x). Holds the arrays the addresses point into."""
+    is element r·stride + x from bases[j] (float64 for C_y, float32 for the estimate; all arrays
+    share one dtype). Holds the arrays the addresses point into."""
 
     arrays: list[np.ndarray]
     rows: int
@@ -106,18 +107,19 @@ class _Planes:
     @property
     def bases(self) -> list[int]:
         offsets = self.offsets or [(j, 0) for j in range(len(self.arrays))]
-        return [self.arrays[i].ctypes.data + 8 * offset for i, offset in offsets]
+        return [self.arrays[i].ctypes.data + self.arrays[i].itemsize * offset for i, offset in offsets]
 
     @classmethod
-    def of_band(cls, band: np.ndarray, parent: np.ndarray | None, block: tuple[int, int]) -> "_Planes":
+    def of_band(cls, band: np.ndarray, parent: np.ndarray | None, block: tuple[int, int],
+                dtype: type = np.float64) -> "_Planes":
         """The interior positions of `band`: the block's shifted views of it, then the parent's
-        centre (the order of `neighbourhoods`)."""
+        centre (the order of `neighbourhoods`), in `dtype`."""
         by, bx = block
-        arrays = [np.ascontiguousarray(band, dtype=np.float64)]
+        arrays = [np.ascontiguousarray(band, dtype=dtype)]
         width = band.shape[1]
         offsets = [(0, dy * width + dx) for dy in range(by) for dx in range(bx)]
         if parent is not None:
-            arrays.append(np.ascontiguousarray(parent, dtype=np.float64))
+            arrays.append(np.ascontiguousarray(parent, dtype=dtype))
             offsets.append((1, (by // 2) * width + bx // 2))
         return cls(arrays, band.shape[0] - by + 1, width - bx + 1, width, offsets)
 
@@ -128,7 +130,7 @@ def neighbourhood_covariance(band: np.ndarray, parent: np.ndarray | None, block:
         planes = _Planes.of_band(band, parent, block)
         n = len(planes.bases)
         out = np.empty((n, n))
-        _gsm_kernel.positions(planes.bases, planes.rows, planes.cols, planes.stride, 0, 0, 0, 0, 0, out.ctypes.data)
+        _gsm_kernel.covariance(planes.bases, planes.rows, planes.cols, planes.stride, out.ctypes.data)
         return out
     y = neighbourhoods(band, parent, block)
     return y @ y.T / y.shape[1]
@@ -197,26 +199,32 @@ class GSMPosterior:
         Wiener estimate at the MAP z (optim=False); in the compiled kernel when it was built."""
         if not (optim and compiled_estimate_available()):
             return self.estimate_numpy(y, optim)
-        y = np.ascontiguousarray(y, dtype=np.float64)
-        return self._compiled(_Planes([y[j] for j in range(y.shape[0])], 1, y.shape[1], 0)).ravel()
+        y = np.ascontiguousarray(y, dtype=np.float32)
+        out = np.empty((1, y.shape[1]), np.float32)
+        self._compiled(_Planes([y[j] for j in range(y.shape[0])], 1, y.shape[1], 0), out)
+        return out.ravel()
 
     def estimate_band(self, band: np.ndarray, parent: np.ndarray | None, block: tuple[int, int],
-                      optim: bool = True) -> np.ndarray:
-        """`estimate` of every interior position of `band` (row-major), its neighbourhoods read in
-        place by the compiled kernel, or built as in `neighbourhoods` for numpy."""
+                      out: np.ndarray, optim: bool = True) -> None:
+        """`estimate` of every interior position of `band` into `out` (float32, interior rows ×
+        cols; a view into the denoised band, so that the estimate is written once), its
+        neighbourhoods read in place by the compiled kernel, or built as in `neighbourhoods` for numpy."""
         if not (optim and compiled_estimate_available()):
-            return self.estimate_numpy(neighbourhoods(band, parent, block), optim)
-        return self._compiled(_Planes.of_band(band, parent, block)).ravel()
+            out[...] = self.estimate_numpy(neighbourhoods(band, parent, block), optim).reshape(out.shape)
+        else:
+            self._compiled(_Planes.of_band(band, parent, block, np.float32), out)
 
-    def _compiled(self, planes: "_Planes") -> np.ndarray:
-        matrices = [np.ascontiguousarray(m, dtype=np.float64) for m in (self.to_v, self.a, self.b, self.c)]
+    def _compiled(self, planes: "_Planes", out: np.ndarray) -> None:
+        """The kernel's estimate of `planes` (float32) into `out` (float32, rows × cols, rows at
+        any stride)."""
+        matrices = [np.ascontiguousarray(m, dtype=np.float32) for m in (self.to_v, self.a, self.b, self.c)]
         n = len(planes.bases)
         if matrices[0].shape != (n, n) or matrices[1].shape != matrices[2].shape != (len(self.z), n):
             raise ValueError(f"GSM posterior of {matrices[0].shape[0]} components, neighbourhoods of {n}")
-        out = np.empty((planes.rows, planes.cols))
-        _gsm_kernel.positions(planes.bases, planes.rows, planes.cols, planes.stride, len(self.z),
-                              *(m.ctypes.data for m in matrices), out.ctypes.data)
-        return out
+        if out.dtype != np.float32 or out.shape != (planes.rows, planes.cols) or out.strides[1] != 4:
+            raise ValueError(f"estimate of {planes.rows} × {planes.cols} positions into {out.shape} {out.dtype}")
+        _gsm_kernel.estimate(planes.bases, planes.rows, planes.cols, planes.stride, len(self.z),
+                             *(m.ctypes.data for m in matrices), out.ctypes.data, out.strides[0] // 4)
 
     def estimate_numpy(self, y: np.ndarray, optim: bool = True) -> np.ndarray:
         """`estimate` in numpy: the reference for the compiled kernel, and the MAP-Wiener variant."""
@@ -256,7 +264,7 @@ def bls_gsm_band(
     covariance: bool = True,
     optim: bool = True,
 ) -> np.ndarray:
-    """Denoised copy of one subband.
+    """Denoised copy of one subband, in float32 (the compiled estimate's precision).
 
     band, parent: the noisy subband and (optionally) its parent, resampled to the band's size.
     c_w: the noise covariance of the neighbourhood (see `noise_covariance`).
@@ -280,10 +288,8 @@ def bls_gsm_band(
         c_u = np.diag(np.r_[np.full(n_spatial, sx2), np.diag(c_u)[n_spatial:]])
 
     posterior = GSMPosterior(c_u, c_w, (n_spatial - 1) // 2, z_grid)
-    estimate = posterior.estimate_band(band, parent, block, optim)
-
-    out = np.empty_like(band, dtype=np.float64)
-    out[ly : ly + rows, lx : lx + cols] = estimate.reshape(rows, cols)
+    out = np.empty(band.shape, np.float32)
+    posterior.estimate_band(band, parent, block, out[ly : ly + rows, lx : lx + cols], optim)
     # Border: scalar Wiener with the ML z of the nearest interior position (the released code's
     # rule; its corners and edges copy the interior's corner and edge values). Only the interior's
     # outermost rows and columns are needed for that.

@@ -18,7 +18,10 @@ Both expose the same small interface: `decompose(image)` gives a `Decomposition`
 subbands to denoise (fine to coarse) and their half spectra, for each the index of its parent band
 (or None) and whether that parent must be upsampled by 2 to the band's size (`parent(index)`), and
 a `reconstruct(bands)` that puts (modified) subbands back into an image. Everything goes through
-real FFTs of half spectra (rfft2 layout).
+real FFTs of half spectra (rfft2 layout), in the image's precision: a float32 image (BLS-GSM's
+denoising) gives complex64 spectra and float32 bands, whose FFTs at the padded 544² take about half
+the time of float64's; a float64 one (the noise covariances, the tests against pyrtools and pywt)
+is computed in float64.
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ def expand_spectrum(spectrum: np.ndarray, factor: int) -> np.ndarray:
     my, half = spectrum.shape[-2:]
     hy, hx = my // 2, half - 1
     big_y = my * factor
-    out = np.zeros(spectrum.shape[:-2] + (big_y, hx * factor + 1), dtype=complex)
+    out = np.zeros(spectrum.shape[:-2] + (big_y, hx * factor + 1), dtype=spectrum.dtype)
     inner = _signed_rows(my, hy)
     out_rows = _signed_rows(big_y, hy)
     out[..., out_rows, :hx] = spectrum[..., inner, :hx]
@@ -98,7 +101,7 @@ def shrink_spectrum(spectrum: np.ndarray, factor: int) -> np.ndarray:
     my, half = spectrum.shape[-2:]
     sy, hx = my // factor, (half - 1) // factor
     hy = sy // 2
-    out = np.empty(spectrum.shape[:-2] + (sy, hx + 1), dtype=complex)
+    out = np.empty(spectrum.shape[:-2] + (sy, hx + 1), dtype=spectrum.dtype)
     out[..., _signed_rows(sy, hy), :] = spectrum[..., _signed_rows(my, hy), : hx + 1]
     out[..., hy, :] = (spectrum[..., hy, : hx + 1] + spectrum[..., my - hy, : hx + 1]) / 2
     mirrored = np.conj(out[..., (-np.arange(sy)) % sy, hx])  # the column −M/2, by symmetry
@@ -169,8 +172,8 @@ def undecimated_wavelet(image: np.ndarray, scales: int, wavelet: str = "haar", m
     FFT at its own size. `map_` runs the per-band FFTs of the analysis and the synthesis (a thread
     pool's map)."""
     levels = scales + 1
-    responses = _swt_responses(image.shape, daubechies_wavelet(wavelet).name, levels)
     spectrum = sfft.rfft2(image)
+    responses = _swt_responses(image.shape, daubechies_wavelet(wavelet).name, levels, spectrum.dtype)
     factors = [2 ** (j - 2) if j > 2 else 1 for j in range(1, levels + 1) for _ in range(3)]
     band_spectra = []
     for start in range(0, 3 * levels, 3):
@@ -210,11 +213,14 @@ def _even_shape(half_spectra: np.ndarray) -> tuple[int, int]:
     return half_spectra.shape[-2], 2 * (half_spectra.shape[-1] - 1)
 
 
-@lru_cache(maxsize=2)
-def _swt_responses(shape: tuple[int, int], wavelet: str, levels: int) -> np.ndarray:
+@lru_cache(maxsize=4)
+def _swt_responses(shape: tuple[int, int], wavelet: str, levels: int, dtype: np.dtype) -> np.ndarray:
     """Per channel of `undecimated_wavelet` (the low-pass, then its bands fine to coarse) its half
     frequency response, including the band's alignment shift: the channels of an impulse. Cached
-    per geometry: 3·levels + 1 complex half spectra of the image's size (≈ 50 MB for 576²)."""
+    per geometry and precision (`dtype`, complex64 or complex128): 3·levels + 1 complex half spectra
+    of the image's size (≈ 50 MB in complex128 for 576²); complex64 ones are rounded from those."""
+    if dtype != np.complex128:
+        return _swt_responses(shape, wavelet, levels, np.dtype(np.complex128)).astype(dtype)
     impulse = np.zeros(shape)
     impulse[0, 0] = 1.0
     coeffs = pywt.swt2(impulse, pywt.Wavelet(wavelet), level=levels, trim_approx=True, norm=True)

@@ -98,12 +98,14 @@ class _Crop:
 class _Channel:
     """Bands on one grid that share a crop and a phase: their frequency responses M_b = phase·(real
     mask), given as the real `gains` of the symmetrised responses ½(M_b(k) + conj M_b(−k))/phase
-    off the Nyquist lines, and on the lines ½M_b(k) ("own") and ½conj M_b(−k) ("mirror"), which
-    multiply the image spectrum at k and at m(k)."""
+    off the Nyquist lines (also rounded to float32, `single_gains`, for complex64 spectra), and on
+    the lines ½M_b(k) ("own") and ½conj M_b(−k) ("mirror"), which multiply the image spectrum at k
+    and at m(k)."""
 
     crop: _Crop
     phase: complex
     gains: np.ndarray
+    single_gains: np.ndarray
     own: np.ndarray
     mirror: np.ndarray
 
@@ -117,13 +119,17 @@ class _Channel:
         own = responses[:, :, :half]
         gains = ((own + mirrored) * (0.5 / phase)).real
         flat = (len(responses), -1)
-        return cls(crop, phase, gains, 0.5 * own.reshape(flat)[:, crop.lines],
+        return cls(crop, phase, gains, gains.astype(np.float32), 0.5 * own.reshape(flat)[:, crop.lines],
                    0.5 * mirrored.reshape(flat)[:, crop.lines])
+
+    def _gains(self, spectra: np.ndarray) -> np.ndarray:
+        """`gains` in the precision of `spectra` (a float64 array would promote complex64 ones)."""
+        return self.single_gains if spectra.dtype == np.complex64 else self.gains
 
     def analyse(self, spectrum: np.ndarray) -> np.ndarray:
         """The bands' half spectra (bands × rows × half columns) from the image's half spectrum."""
         values = self.crop.gather(spectrum)
-        out = (values * self.phase)[None] * self.gains
+        out = (values * self.phase)[None] * self._gains(values)
         flat = out.reshape(len(out), -1)
         flat[:, self.crop.lines] = (values.ravel()[self.crop.lines] * self.own
                                     + spectrum[self.crop.line_rows, self.crop.line_cols] * self.mirror)
@@ -131,7 +137,7 @@ class _Channel:
 
     def synthesise(self, spectra: np.ndarray, total: np.ndarray) -> None:
         """Adds the adjoint of `analyse` applied to the bands' half spectra into `total`."""
-        values = np.einsum("bij,bij->ij", spectra, self.gains) * np.conj(self.phase)
+        values = np.einsum("bij,bij->ij", spectra, self._gains(spectra)) * self.phase.conjugate()
         on_lines = spectra.reshape(len(spectra), -1)[:, self.crop.lines]
         values.ravel()[self.crop.lines] = (on_lines * np.conj(self.own)).sum(axis=0)
         self.crop.scatter_add(total, values)
@@ -212,7 +218,7 @@ class FullSteerablePyramid:
     def synthesise(self, spectra: list[np.ndarray]) -> np.ndarray:
         """The image from every channel's half spectra (the transpose of `analyse`; its inverse
         up to the interpolation of the masks' look-up tables, ≈ 1e-5 relative)."""
-        total = np.zeros((self.shape[0], self.shape[1] // 2 + 1), dtype=complex)
+        total = np.zeros((self.shape[0], self.shape[1] // 2 + 1), dtype=np.result_type(*spectra))
         for channel, channel_spectra in zip(self.channels, spectra):
             channel.synthesise(channel_spectra, total)
         return sfft.irfft2(total, s=self.shape)
@@ -220,5 +226,6 @@ class FullSteerablePyramid:
 
 @lru_cache(maxsize=2)
 def full_steerable_pyramid(shape: tuple[int, int], scales: int, orientations: int) -> FullSteerablePyramid:
-    """The pyramid of a shape, built once (its masks are ≈ 25 MB for 544×544 and 8 orientations)."""
+    """The pyramid of a shape, built once (its masks are ≈ 25 MB for 544×544 and 8 orientations, and
+    their float32 copies half that again)."""
     return FullSteerablePyramid(shape, scales, orientations)

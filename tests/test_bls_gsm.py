@@ -111,6 +111,28 @@ def test_full_steerable_pyramid_reconstructs_perfectly(shape: tuple[int, int], c
         assert np.max(np.abs(rebuilt - image)) < 2e-4 * np.std(image)
 
 
+@pytest.mark.parametrize("representation", ["fs", "uw"])
+def test_pyramids_keep_a_float32_images_precision(representation: str, camera: np.ndarray) -> None:
+    """A float32 image (what the denoiser decomposes) gives float32 bands, parents and
+    reconstruction, equal to the float64 ones to single precision (1e-5 of the largest value;
+    ≈ 3e-7 measured)."""
+    image = camera[:96, :128]
+    decompose = (lambda x: full_steerable(x, 3, 4)) if representation == "fs" else (
+        lambda x: undecimated_wavelet(x, 3))
+    single, double = decompose(image.astype(np.float32)), decompose(image)
+    for index, band in enumerate(double.bands):
+        scale = np.abs(band).max()
+        assert single.bands[index].dtype == np.float32
+        np.testing.assert_allclose(single.bands[index], band, rtol=0, atol=1e-5 * scale)
+        parent = double.parent(index)
+        if parent is not None:
+            assert single.parent(index).dtype == np.float32
+            np.testing.assert_allclose(single.parent(index), parent, rtol=0, atol=1e-5 * np.abs(parent).max())
+    rebuilt = single.reconstruct(single.bands)
+    assert rebuilt.dtype == np.float32
+    np.testing.assert_allclose(rebuilt, double.reconstruct(double.bands), rtol=0, atol=1e-5 * 255)
+
+
 def test_full_steerable_band_layout() -> None:
     decomposition = full_steerable(np.zeros((64, 64)), scales=3, orientations=4)
     shapes = [band.shape for band in decomposition.bands]
@@ -200,10 +222,12 @@ def test_full_steerable_parents_are_expanded_bands() -> None:
 @pytest.mark.parametrize("sigma", [25, 100])
 def test_same_output_as_previous_implementation(name: str, sigma: int, camera: np.ndarray) -> None:
     """Against outputs (every 4th pixel of a 90×120 crop) saved from the implementation before
-    issue 16's own pyramid (commit 0519b0b: pyrtools' pyramid, pywt.swt2, complex FFTs)."""
+    issue 16's own pyramid (commit 0519b0b: pyrtools' pyramid, pywt.swt2, complex FFTs). Equal to
+    1e-8 until the denoising's pyramid and estimate went to float32; since then they differ by
+    ≈ 3e-5 grey levels here (≈ 1e-4 at most on BSD68), hence 5e-4."""
     noisy = camera[200:290, 150:270] + sigma * np.random.default_rng(sigma).standard_normal((90, 120))
     previous = np.load(PREVIOUS)[f"{name}_{sigma}"]
-    np.testing.assert_allclose(get_method(name).denoise(noisy, sigma)[::4, ::4], previous, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(get_method(name).denoise(noisy, sigma)[::4, ::4], previous, rtol=0, atol=5e-4)
 
 
 def test_undecimated_wavelet_reconstruction(camera: np.ndarray) -> None:
@@ -272,8 +296,11 @@ def test_undecimated_wavelet_synthesis_is_pywt_iswt2() -> None:
 @pytest.mark.skipif(not compiled_estimate_available(), reason="the compiled BLS-GSM kernel was not built")
 @pytest.mark.parametrize("parent", [True, False])
 def test_compiled_kernel_equals_numpy(parent: bool, monkeypatch) -> None:
-    """The fused kernel (neighbourhoods read in place, rows of any length) gives numpy's estimate
-    and covariance to rounding, and so does the whole subband."""
+    """The fused kernel (neighbourhoods read in place, rows of any length, written into a view of
+    the band) gives numpy's covariance to rounding, and numpy's estimate to float32 rounding, and so
+    does the whole subband. The estimate runs in float32: v and the log-likelihoods rounded to
+    ≈ 6e-8 relative put it within ≈ 1e-7 of the band's largest estimate (measured here), so the
+    tolerance is 1e-5 of that."""
     rng = np.random.default_rng(6)
     band = rng.standard_normal((23, 37)) * rng.lognormal(0, 1, (23, 37))
     father = rng.standard_normal((23, 37)) if parent else None
@@ -282,13 +309,17 @@ def test_compiled_kernel_equals_numpy(parent: bool, monkeypatch) -> None:
     c_w = 0.3 * np.cov(rng.standard_normal((n, 4 * n)))
     posterior = GSMPosterior(c_u, c_w, 4, ZGrid())
     y = neighbourhoods(band, father, (3, 3))
-    np.testing.assert_allclose(posterior.estimate_band(band, father, (3, 3)), posterior.estimate_numpy(y),
-                               rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(posterior.estimate(y), posterior.estimate_numpy(y), rtol=1e-12, atol=1e-12)
+    reference = posterior.estimate_numpy(y)
+    tolerance = 1e-5 * np.abs(reference).max()
+    interior = np.full((21, 40), np.nan, np.float32)[:, 2:37]  # rows of 35 at a stride of 40
+    posterior.estimate_band(band, father, (3, 3), interior)
+    np.testing.assert_allclose(interior.ravel(), reference, rtol=0, atol=tolerance)
+    np.testing.assert_allclose(posterior.estimate(y), reference, rtol=0, atol=tolerance)
     np.testing.assert_allclose(neighbourhood_covariance(band, father, (3, 3)), y @ y.T / y.shape[1], rtol=1e-12)
     compiled = bls_gsm_band(band, father, c_w, (3, 3), ZGrid())
     monkeypatch.setattr(_gsm_estimator, "compiled_estimate_available", lambda: False)
-    np.testing.assert_allclose(compiled, bls_gsm_band(band, father, c_w, (3, 3), ZGrid()), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(compiled, bls_gsm_band(band, father, c_w, (3, 3), ZGrid()), rtol=0,
+                               atol=1e-5 * np.abs(compiled).max())
 
 
 def test_fourier_resampling() -> None:
@@ -368,7 +399,8 @@ def _exact_posterior_mean(
 def test_estimator_is_the_exact_posterior_mean_on_synthetic_gsm_data() -> None:
     """Neighbourhoods drawn from the GSM model itself (z from the grid's log-uniform prior): the
     diagonalised, vectorised estimator equals the brute-force posterior mean, and beats the best
-    linear (Wiener) estimate in mean squared error."""
+    linear (Wiener) estimate in mean squared error. numpy's float64 estimate to 1e-8; the compiled
+    one (float32) to 1e-5 of the data's scale (its rounding: ≈ 2e-6 measured)."""
     rng = np.random.default_rng(4)
     n, centre, count = 10, 4, 20000
     grid = ZGrid(-4.0, 2.0, 0.5)
@@ -379,8 +411,10 @@ def test_estimator_is_the_exact_posterior_mean_on_synthetic_gsm_data() -> None:
     y = x + np.linalg.cholesky(c_w) @ rng.standard_normal((n, count))
 
     posterior = GSMPosterior(c_u, c_w, centre, grid)
+    exact = _exact_posterior_mean(y, c_u, c_w, z, centre)
+    assert np.allclose(posterior.estimate_numpy(y), exact, rtol=1e-8, atol=1e-10)
     estimate = posterior.estimate(y)
-    assert np.allclose(estimate, _exact_posterior_mean(y, c_u, c_w, z, centre), rtol=1e-8, atol=1e-10)
+    assert np.allclose(estimate, exact, rtol=0, atol=1e-5 * np.sqrt(np.mean(y**2)))
     map_wiener = _exact_posterior_mean(y, c_u, c_w, z, centre, bls=False)
     assert np.allclose(posterior.estimate(y, optim=False), map_wiener)
 
