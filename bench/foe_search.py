@@ -77,18 +77,20 @@ def training_crops(count: int, size: int) -> tuple[list[str], list[np.ndarray]]:
 
 
 def search_sigma(model: FieldOfExperts, solver: str, ids: list[str], crops: list[np.ndarray], sigma: float,
-                 grid: Grid, max_iterations: int, every: int, seed: int) -> np.ndarray:
-    """Mean PSNR over the crops, shape grid.shape + (max_iterations // every,). One grid point at
-    a time: a batch of all points is slower (its buffers no longer fit in cache)."""
+                 grid: Grid, max_iterations: int, every: int, seed: int, border: int = 0) -> np.ndarray:
+    """Mean PSNR over the crops, shape grid.shape + (max_iterations // every,), ignoring `border`
+    pixels on every side (Roth & Black's test protocol ignores 10). One grid point at a time: a
+    batch of all points is slower (its buffers no longer fit in cache)."""
     clean = torch.as_tensor(np.stack(crops), dtype=model.dtype)[:, None]
     noisy = torch.as_tensor(np.stack([noisy_version(c, DATASET, i, sigma, seed) for c, i in zip(crops, ids)]),
                             dtype=model.dtype)[:, None]
+    inner = (..., slice(border, -border or None), slice(border, -border or None))
     scores = np.empty(grid.shape + (max_iterations // every,))
     for index in np.ndindex(grid.shape):
         path = iterates(model, noisy, sigma, solver, *grid.point(index))
         for checkpoint in range(scores.shape[-1]):
             x = next(itertools.islice(path, every - 1, None))
-            mse = ((x - clean) ** 2).mean(dim=(1, 2, 3)).double()
+            mse = ((x[inner] - clean[inner]) ** 2).mean(dim=(1, 2, 3)).double()
             psnr = torch.nan_to_num(20 * math.log10(255.0) - 10 * torch.log10(mse), nan=-np.inf)
             scores[index + (checkpoint,)] = psnr.mean().item()
     return scores
@@ -159,6 +161,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="choose the fewest iterations within this many dB of the best mean PSNR")
     parser.add_argument("--crops", type=int, default=8)
     parser.add_argument("--crop-size", type=int, default=96)
+    parser.add_argument("--border", type=int, default=0, help="pixels ignored on every side of a crop's PSNR")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--output", type=Path, default=None, help="default: conf/method/foe.yaml")
@@ -173,6 +176,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--momenta must lie in [0, 1)")
     if args.tolerance < 0:
         parser.error("--tolerance must be >= 0")
+    if not 0 <= 2 * args.border < args.crop_size:
+        parser.error("--border must be >= 0 and leave part of the crop")
     if min(args.omegas + (args.steps or []) + args.sigmas) <= 0:
         parser.error("--sigmas, --omegas and --steps must be > 0")
     return args
@@ -190,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         tuned, bests = {}, {}
         for sigma in args.sigmas:
             scores = search_sigma(model, args.solver, ids, crops, sigma, grid, args.max_iterations, args.every,
-                                  args.seed)
+                                  args.seed, args.border)
             key = int(sigma) if sigma.is_integer() else sigma
             best = bests[key] = best_setting(scores, grid, args.every)
             tuned[key] = best_setting(scores, grid, args.every, args.tolerance)
@@ -209,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         output = args.output or tuned_config_path()
         arguments = shlex.join(argv if argv is not None else sys.argv[1:])
         record = {"command": f"python -m bench.foe_search {arguments}".strip(),
-                  "crops": ids, "crop_size": args.crop_size, "omegas": args.omegas,
+                  "crops": ids, "crop_size": args.crop_size,
+                  **({"border": args.border} if args.border else {}), "omegas": args.omegas,
                   **({"steps": args.steps} if args.steps else {}),
                   **({"momenta": args.momenta} if args.momenta else {}),
                   "max_iterations": args.max_iterations, "every": args.every, "tolerance_db": args.tolerance,

@@ -2,7 +2,8 @@
  * compiled kernels (_sparse_conv.c, _foe_kernel.c).
  *
  * The includer defines CLONE_BODY (the header that holds the kernel's clone-specific source), ROWS and
- * VECS (its block: output rows × vectors per row), CLONE_FN(clone) (the name of each clone's entry point)
+ * VECS (its block: output rows × vectors per row; PLAIN_VECS, if defined, is the plain clone's vectors
+ * per row, for a kernel whose blocks spill SSE2's 16 registers), CLONE_FN(clone) (the name of each clone's entry point)
  * and CLONE_FN_TYPE (its type). This header compiles CLONE_BODY as AVX-512 (16-float vectors), AVX2 + FMA
  * and plain x86-64 (8-float vectors; the only clone off x86-64 or without GCC ≥ 12), through
  * _clone_instance.h, and defines the table CLONES (best first), `clone_list` (the Python-facing list)
@@ -11,6 +12,10 @@
  * Built with -DCLONES_TEST_WIDE (tests only), the AVX-512 clone's source is compiled for AVX2, so that
  * its code runs, and is checked, on CPUs without AVX-512.
  */
+#ifndef PLAIN_VECS
+#define PLAIN_VECS VECS
+#endif
+
 #if defined(__x86_64__) && !defined(__clang__) && __GNUC__ >= 12
 #define X86_CLONES 1
 #else
@@ -52,14 +57,15 @@ static int runs_avx512_clone(void) { return __builtin_cpu_supports("x86-64-v4");
 static const struct {
     const char *name;
     int vlen; /* floats per vector */
+    int vecs; /* vectors per block row */
     CLONE_FN_TYPE run;
     int (*cpu_runs)(void);
 } CLONES[] = {
 #if X86_CLONES
-    {"avx512", 16, CLONE_FN(avx512), runs_avx512_clone},
-    {"avx2", 8, CLONE_FN(avx2), runs_avx2_clone},
+    {"avx512", 16, VECS, CLONE_FN(avx512), runs_avx512_clone},
+    {"avx2", 8, VECS, CLONE_FN(avx2), runs_avx2_clone},
 #endif
-    {"plain", 8, CLONE_FN(plain), always},
+    {"plain", 8, PLAIN_VECS, CLONE_FN(plain), always},
 };
 #define CLONE_COUNT ((Py_ssize_t)(sizeof CLONES / sizeof CLONES[0]))
 
@@ -70,7 +76,7 @@ static PyObject *clone_list(PyObject *Py_UNUSED(self), PyObject *Py_UNUSED(args)
     if (list == NULL)
         return NULL;
     for (Py_ssize_t i = 0; i < CLONE_COUNT; i++) {
-        PyObject *item = Py_BuildValue("(siiiO)", CLONES[i].name, ROWS, CLONES[i].vlen, CLONES[i].vlen * VECS,
+        PyObject *item = Py_BuildValue("(siiiO)", CLONES[i].name, ROWS, CLONES[i].vlen, CLONES[i].vlen * CLONES[i].vecs,
                                        CLONES[i].cpu_runs() ? Py_True : Py_False);
         if (item == NULL) {
             Py_DECREF(list);

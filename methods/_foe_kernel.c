@@ -25,6 +25,7 @@
 #define ROWS 4        /* output rows per block */
 #define VECS 3        /* vectors per block row: 4 × 3 accumulators, + 3 inputs + 1 tap = AVX2's 16 registers
                          (3 × 4 spills and 2 × 4, 3 × 3, 5 × 2 were slower, measured on Zen 3) */
+#define PLAIN_VECS 1  /* the plain clone's 8-float vectors take two SSE2 registers each: 4 × 1 blocks */
 #define MARGIN 16     /* zero floats left of each ring row: the back-projection reads s − 1 of them */
 #define MAX_CLIQUE (MARGIN + 1)
 

@@ -9,12 +9,12 @@
  * summed over i in the same registers.
  */
 
-/* Vectors per block row: VECS, but 1 in the plain clone, whose 8-float vectors take two of SSE2's 16
- * registers each (its 4 × 3 blocks spilled and ran 2.5× slower than 4 × 1 blocks). */
+/* Vectors per block row: VECS, but PLAIN_VECS = 1 in the plain clone, whose 8-float vectors take two of
+ * SSE2's 16 registers each (its 4 × 3 blocks spilled and ran 2.5× slower than 4 × 1 blocks). */
 #ifdef CLONE_TARGET
 #define BLOCK_VECS VECS
 #else
-#define BLOCK_VECS 1
+#define BLOCK_VECS PLAIN_VECS
 #endif
 #define BLOCK_LANES (VLEN * BLOCK_VECS)
 

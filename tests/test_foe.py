@@ -402,3 +402,32 @@ def test_search_reports_edges_but_not_the_plain_steps_end_of_the_momentum_grid()
     assert edges_hit(inside, grid, 100) == ["η=1"]
     assert edges_hit(inside | {"omega": 4.0, "momentum": 0.8, "iterations": 100}, grid, 100) == [
         "ω=4", "η=1", "β=0.8", "iterations=100"]
+
+
+def test_search_border_scores_only_the_inner_pixels():
+    """`--border b` scores each crop's PSNR without its b outer pixels (Roth & Black's test protocol
+    ignores 10), so the search ranks settings as the benchmark they are tuned for will."""
+    from bench.foe_search import DATASET, Grid, search_sigma
+    from bench.protocol import noisy_version
+
+    rng = np.random.default_rng(3)
+    crops = [rng.uniform(0, 255, (24, 24)), rng.uniform(0, 255, (24, 24))]
+    model = foe.FieldOfExperts(priors.load_prior("roth5x5"))
+    grid = Grid([2.0], [1.0], [None])
+    whole = search_sigma(model, "gradient", ["a", "b"], crops, 25.0, grid, 6, 3, seed=0)
+    inner = search_sigma(model, "gradient", ["a", "b"], crops, 25.0, grid, 6, 3, seed=0, border=5)
+    noisy = torch.as_tensor(np.stack([noisy_version(c, DATASET, i, 25.0, 0) for c, i in zip(crops, "ab")]),
+                            dtype=model.dtype)[:, None]
+    x = list(islice(foe.iterates(model, noisy, 25.0, "gradient", 2.0, 1.0, None), 6))[-1][:, 0].double().numpy()
+    expected = np.mean([psnr(c[5:-5, 5:-5], e[5:-5, 5:-5]) for c, e in zip(crops, x)])
+    assert inner[0, 0, 0, -1] == pytest.approx(expected, abs=1e-4)
+    assert abs(inner[0, 0, 0, -1] - whole[0, 0, 0, -1]) > 0.01
+
+
+def test_search_rejects_a_border_that_leaves_no_crop(capsys):
+    from bench import foe_search
+
+    with pytest.raises(SystemExit):
+        foe_search.parse_args(["--omegas", "1", "--steps", "1", "--momenta", "0.5", "--crop-size", "20",
+                               "--border", "10"])
+    assert "--border" in capsys.readouterr().err
