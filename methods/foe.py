@@ -24,18 +24,17 @@ zero-padded, then "same" filtering with the mirrored filter — the exact gradie
 of the cliques inside the image).
 
 Speed: float32 gradients, and whole gradient steps, run in a compiled kernel
-(methods/_foe_kernel.c, through methods/_foe_inference.py): per block of 3 rows it computes the
-N responses, applies φ as they leave the registers into a ring of the last s + 2 rows of all N
-maps (≈ 360 kB for 512², in the L2 cache), and back-projects them with the mirrored taps, summed
-over the filters in registers; one kernel call is one step x ← x + ω/σ²·η (y − x) − η ∇E(x)
-(+ β (x − x_prev)).
+(methods/_foe_kernel.c, through methods/_foe_inference.py), which computes the N responses
+and φ for a few rows at a time into a ring of rows that stays in cache, and back-projects them,
+summed over the filters in registers (its header says how it blocks rows); one kernel call is one
+step x ← x + ω/σ²·η (y − x) − η ∇E(x) (+ β (x − x_prev)).
 Rows are split over torch's threads, with results independent of the split; the clone for the
-CPU's instruction set (AVX-512, AVX2 + FMA, plain) is picked at load. On a 2-core AMD EPYC (Zen 3,
-AVX2, shared with other jobs) a 512² iteration took 15.4 ms on one thread (≈ 75 % of the same
-run's one-thread sgemm rate; the torch path: 61 ms, 16 %) and 20–21 ms on two busy cores (≈ 50 %
-of two-thread sgemm): docs/foe.md. Where the kernel is not built, and in float64, the gradient
-comes from torch: one convolution for all filter responses, the back-projection one matrix
-product onto the s² clique taps and s² shifted additions, on blocks of 64 rows. L-BFGS's energies
+CPU's instruction set (AVX-512, AVX2 + FMA, plain) is picked at load. Alone on a 2-core AMD EPYC
+(Zen 3, AVX2), a 512² step took 8.0–8.7 ms on two threads in two runs, 49–69 % of each run's sgemm
+rate (results/timing.md; the torch path: ≈ 60 ms per step on one thread, docs/foe.md). Where the
+kernel is not built, and in float64, the gradient comes from torch: one convolution for all filter
+responses, the back-projection one matrix product onto the s² clique taps and s² shifted
+additions, on blocks of 64 rows. L-BFGS's energies
 always come from torch (accumulated in float64). The tuned steps are long and not monotone, so
 rounding differences grow over the iterations: any change of arithmetic (float32 or float64,
 torch or kernel) moves a whole image's PSNR by ~0.005 dB, a 64² crop's by up to ~0.1 dB.
