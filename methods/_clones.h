@@ -9,11 +9,24 @@
  * _clone_instance.h, and defines the table CLONES (best first), `clone_list` (the Python-facing list)
  * and `runnable_clone` (a clone number checked against the CPU).
  *
+ * WIDE_ROWS and WIDE_VECS, if defined, are the AVX-512 clone's block instead (its 32 registers hold
+ * larger blocks); ROWS and VECS mean them inside that clone's body.
+ *
  * Built with -DCLONES_TEST_WIDE (tests only), the AVX-512 clone's source is compiled for AVX2, so that
  * its code runs, and is checked, on CPUs without AVX-512.
  */
 #ifndef PLAIN_VECS
 #define PLAIN_VECS VECS
+#endif
+#ifdef WIDE_ROWS
+#define AVX512_ROWS WIDE_ROWS
+#else
+#define AVX512_ROWS ROWS
+#endif
+#ifdef WIDE_VECS
+#define AVX512_VECS WIDE_VECS
+#else
+#define AVX512_VECS VECS
 #endif
 
 #if defined(__x86_64__) && !defined(__clang__) && __GNUC__ >= 12
@@ -39,7 +52,19 @@
 #else
 #define CLONE_TARGET _Pragma("GCC target(\"arch=x86-64-v4\")")
 #endif
+#pragma push_macro("ROWS")
+#pragma push_macro("VECS")
+#ifdef WIDE_ROWS
+#undef ROWS
+#define ROWS WIDE_ROWS
+#endif
+#ifdef WIDE_VECS
+#undef VECS
+#define VECS WIDE_VECS
+#endif
 #include "_clone_instance.h"
+#pragma pop_macro("ROWS")
+#pragma pop_macro("VECS")
 #endif
 
 static int always(void) { return 1; }
@@ -56,16 +81,17 @@ static int runs_avx512_clone(void) { return __builtin_cpu_supports("x86-64-v4");
 /* Best first: `clone_list` lists them in this order, and the caller takes the first the CPU runs. */
 static const struct {
     const char *name;
+    int rows; /* output rows per block */
     int vlen; /* floats per vector */
     int vecs; /* vectors per block row */
     CLONE_FN_TYPE run;
     int (*cpu_runs)(void);
 } CLONES[] = {
 #if X86_CLONES
-    {"avx512", 16, VECS, CLONE_FN(avx512), runs_avx512_clone},
-    {"avx2", 8, VECS, CLONE_FN(avx2), runs_avx2_clone},
+    {"avx512", AVX512_ROWS, 16, AVX512_VECS, CLONE_FN(avx512), runs_avx512_clone},
+    {"avx2", ROWS, 8, VECS, CLONE_FN(avx2), runs_avx2_clone},
 #endif
-    {"plain", 8, PLAIN_VECS, CLONE_FN(plain), always},
+    {"plain", ROWS, 8, PLAIN_VECS, CLONE_FN(plain), always},
 };
 #define CLONE_COUNT ((Py_ssize_t)(sizeof CLONES / sizeof CLONES[0]))
 
@@ -76,7 +102,7 @@ static PyObject *clone_list(PyObject *Py_UNUSED(self), PyObject *Py_UNUSED(args)
     if (list == NULL)
         return NULL;
     for (Py_ssize_t i = 0; i < CLONE_COUNT; i++) {
-        PyObject *item = Py_BuildValue("(siiiO)", CLONES[i].name, ROWS, CLONES[i].vlen, CLONES[i].vlen * CLONES[i].vecs,
+        PyObject *item = Py_BuildValue("(siiiO)", CLONES[i].name, CLONES[i].rows, CLONES[i].vlen, CLONES[i].vlen * CLONES[i].vecs,
                                        CLONES[i].cpu_runs() ? Py_True : Py_False);
         if (item == NULL) {
             Py_DECREF(list);

@@ -5,13 +5,12 @@
  * 8-of-24 connections, not a dense 24 × 24 bank that multiplies by zeros. The kernel itself is in
  * _sparse_conv_clone.h, compiled here once per instruction set ("clone"): AVX-512 (16-float vectors),
  * AVX2 + FMA and plain x86-64 (8-float vectors; the only clone off x86-64 or without GCC ≥ 12).
- * ROWS × VECS = 2 × 4 vectors is the block of every clone (2 × 32 pixels for AVX2 and plain, 2 × 64
- * for AVX-512): each loaded input vector serves both output rows, so the block needs 8 accumulators,
+ * ROWS × VECS = 2 × 4 vectors is the block of the AVX2 and plain clones (2 × 32 pixels; AVX-512's,
+ * 4 × 64, is below): each loaded input vector serves both output rows, so the block needs 8 accumulators,
  * 2 broadcast taps and 1 input vector, which fit AVX2's 16 registers without spilling. On a 2-core
  * AMD EPYC (Zen 3, AVX2; one 24-map hidden layer, one thread, CPU time) it ran at 69 GFLOP/s with
  * its inputs in cache, against 54 for the former 3 × 4 block that loaded its input for every FMA
- * (sgemm: 87); 4 × 2 was as fast, 3 × 4 and 4 × 3 spilled registers and were slower. The AVX-512
- * clone's block is the same, untimed: no AVX-512 machine was available.
+ * (sgemm: 87); 4 × 2 was as fast, 3 × 4 and 4 × 3 spilled registers and were slower.
  *
  * The caller (methods/_sparse_inference.py) picks the clone (the best the CPU runs, unless told
  * otherwise) and owns the memory: maps are planar float32 with a common row stride and slack rows and
@@ -29,9 +28,17 @@
 #define K 5           /* filter size */
 #define CHUNK 8       /* connections per pass over a row (see convolve_jobs) */
 
-/* Every clone: ROWS × VECS vectors per block (see _sparse_conv_clone.h for the other parameters). */
+/* ROWS × VECS vectors per block (see _sparse_conv_clone.h for the other parameters), but 4 × 4 for the
+ * AVX-512 clone: its 32 registers hold 16 accumulators, 4 taps and the input vector. With 2 × 4, a
+ * connection's 200 FMAs came with 120 input loads, 96 of them (every column offset but 0) split
+ * across two cache lines by 64-byte vectors, which alone need ≈ 120 cycles of two load ports against
+ * the FMAs' 100; 4 × 4 loads 160 vectors for 400 FMAs, so the FMAs, not the loads, set the pace, and
+ * its 16 independent sums hide the FMA latency twice over. Reasoned, not measured: no AVX-512 CPU was
+ * available (its results are tested through CLONES_TEST_WIDE). */
 #define ROWS 2
 #define VECS 4
+#define WIDE_ROWS 4
+#define WIDE_VECS 4
 
 typedef void (*convolve_fn)(const float *, float *, const float *, const float *, const int64_t *, float,
                             Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,

@@ -51,7 +51,8 @@ def dense_output(net: DenoisingConvNet, image: np.ndarray, dtype: torch.dtype = 
 )
 @pytest.mark.parametrize("shape", [(1, 1), (7, 9), (37, 70), (64, 33), (11, 150)])
 def test_kernel_computes_the_networks_function(arch, shape, clone):
-    """Shapes below, across and at block boundaries (2 rows × 32 or 64 columns, tails of 8 or 16);
+    """Shapes below, across and at block boundaries (2 rows × 32 columns, AVX-512's 4 rows × 64; tails
+    of 8 or 16);
     fans in passes of 8 connections (the output layer's 24, a hidden fan of 12);
     the kernel is as close to a float64 evaluation as PyTorch's float32 one is, or within 3e-4
     (on 0–255: ten float32 roundings; the plain clone has no fused multiply-add)."""
@@ -62,6 +63,15 @@ def test_kernel_computes_the_networks_function(arch, shape, clone):
     dense = dense_output(net, image)
     exact = dense_output(net, image, torch.float64)
     assert np.abs(fast - exact).max() <= max(2 * np.abs(dense - exact).max(), 3e-4)
+
+
+@needs_kernel
+def test_each_clone_reports_its_own_block():
+    """AVX-512's 32 registers take 4-row blocks, the other clones 2-row ones; the caller sizes the
+    buffers' slack and the row jobs from what each clone reports."""
+    blocks = {clone.name: (clone.rows, clone.lanes) for clone in compiled_clones()}
+    expected = {"avx512": (4, 64), "avx2": (2, 32), "plain": (2, 32)}
+    assert blocks == {name: expected[name] for name in blocks}
 
 
 @needs_kernel
