@@ -21,26 +21,50 @@ static inline __attribute__((always_inline)) vec NAME(exp)(vec x)
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
+#ifdef __AVX512F__
+    return _mm512_scalef_ps(p, n); /* p · 2^n in one instruction */
+#else
     ivec bits;
     memcpy(&bits, &k, sizeof bits);
     const ivec scale = (bits - 0x4B400000 + 127) << 23; /* the integer n, as 2^n's exponent bits */
     vec two_n;
     memcpy(&two_n, &scale, sizeof two_n);
     return p * two_n;
+#endif
 }
 
+/* x clamped to [−bound, bound]; a NaN stays NaN. */
 static inline __attribute__((always_inline)) vec NAME(clamp)(vec x, float bound)
 {
     const vec lo = (vec){0} - bound, hi = (vec){0} + bound;
+#ifdef __AVX512F__
+    return _mm512_max_ps(lo, _mm512_min_ps(hi, x)); /* each returns its second operand where one is NaN */
+#else
     const ivec below = x < lo, above = x > hi; /* lane masks: all ones where true */
     return (vec)(((ivec)lo & below) | ((ivec)hi & above) | ((ivec)x & ~(below | above)));
+#endif
+}
+
+/* 1 / d for d ≥ 1. AVX-512's division issues once per 8–10 cycles on one port, against 12.5 cycles of
+ * FMAs per output vector of the first layer (one connection); its 14-bit reciprocal estimate plus
+ * one Newton step, r(2 − d·r), is accurate to float32 rounding (relative error < 2^−23). With it,
+ * scalef and min/max, CN2's first layer on 512² took 2.34 ms instead of 2.62 on an Intel Xeon (two
+ * threads, best of 50), its hidden layers ~4 % less with their inputs in cache. */
+static inline __attribute__((always_inline)) vec NAME(reciprocal)(vec d)
+{
+#ifdef __AVX512F__
+    const vec r = _mm512_rcp14_ps(d);
+    return r * (2.0f - d * r);
+#else
+    return 1.0f / d;
+#endif
 }
 
 /* The logistic 1 / (1 + e^−x) minus `shift`; clamping x to ±87 keeps e^−x finite and moves no result
  * by more than 2e-38. */
 static inline __attribute__((always_inline)) vec NAME(logistic)(vec x, float shift)
 {
-    return 1.0f / (1.0f + NAME(exp)(-NAME(clamp)(x, 87.0f))) - shift;
+    return NAME(reciprocal)(1.0f + NAME(exp)(-NAME(clamp)(x, 87.0f))) - shift;
 }
 
 /* x, kept in a register: without this GCC folds each load into every FMA that uses it (a memory
@@ -74,7 +98,9 @@ static inline __attribute__((always_inline)) void NAME(accumulate)(
              * ahead, one block's advance). The fan's 8 maps × 6 rows are 48 streams at once, more
              * than the hardware prefetchers follow: without this a hidden layer of CN2 ran at 51
              * GFLOP/s on the Zen 3 (one thread), with it at 60; the whole 512² forward pass on two
-             * threads took 77 ms instead of 95 (distances of 1 and 3 blocks were slower). */
+             * threads took 77 ms instead of 95 (distances of 1 and 3 blocks were slower). On an
+             * Intel Xeon's AVX-512 clone, without it the pass was 7 % slower, 3 blocks ahead 7 %
+             * slower, 1 block ahead no faster. */
             for (int ahead = 3 * LANES / 2; ahead < 5 * LANES / 2; ahead += LINE_FLOATS)
                 __builtin_prefetch(row + ahead);
 #pragma GCC unroll 5
