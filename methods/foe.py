@@ -31,8 +31,8 @@ step x ← x + ω/σ²·η (y − x) − η ∇E(x) (+ β (x − x_prev)).
 Rows are split over torch's threads, with results independent of the split; the clone for the
 CPU's instruction set (AVX-512, AVX2 + FMA, plain) is picked at load. Alone on a 2-core AMD EPYC
 (Zen 3, AVX2), a 512² step took 6.0–7.8 ms on two threads in two runs, 64–68 % of the sgemm
-rate timed in turn with it (results/timing.md; the torch path: ≈ 60 ms per step on one thread,
-docs/foe.md). Where the
+rate timed in turn with it; on a 2-core Intel Xeon (AVX-512) 4.4–5.0 ms, 42–47 % (results/timing.md;
+the torch path: ≈ 60 ms per step on one thread, docs/foe.md). Where the
 kernel is not built, and in float64, the gradient comes from torch: one convolution for all filter
 responses, the back-projection one matrix product onto the s² clique taps and s² shifted
 additions, on blocks of 64 rows. L-BFGS's energies
