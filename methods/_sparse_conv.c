@@ -6,7 +6,7 @@
  * _sparse_conv_clone.h, compiled here once per instruction set ("clone"): AVX-512 (16-float vectors),
  * AVX2 + FMA and plain x86-64 (8-float vectors; the only clone off x86-64 or without GCC ≥ 12).
  * ROWS × VECS = 2 × 4 vectors is the block of the AVX2 and plain clones (2 × 32 pixels; AVX-512's,
- * 4 × 64, is below): each loaded input vector serves both output rows, so the block needs 8 accumulators,
+ * 8 × 32, is below): each loaded input vector serves both output rows, so the block needs 8 accumulators,
  * 2 broadcast taps and 1 input vector, which fit AVX2's 16 registers without spilling. On a 2-core
  * AMD EPYC (Zen 3, AVX2; one 24-map hidden layer, one thread, CPU time) it ran at 69 GFLOP/s with
  * its inputs in cache, against 54 for the former 3 × 4 block that loaded its input for every FMA
@@ -29,18 +29,17 @@
 #define K 5           /* filter size */
 #define CHUNK 8       /* connections per pass over a row (see convolve_jobs) */
 
-/* ROWS × VECS vectors per block (see _sparse_conv_clone.h for the other parameters), but 4 × 4 for the
- * AVX-512 clone: its 32 registers hold 16 accumulators and most of a connection's 25 taps. With 2 × 4, a
- * connection's 200 FMAs came with 120 input loads, 96 of them (every column offset but 0) split
- * across two cache lines by 64-byte vectors; 4 × 4 loads 160 vectors for 400 FMAs. Measured on a
- * 2-core Intel Xeon (AVX-512; CN2 on 512², two threads, the median of 100–200 paired rounds, as the
- * host's speed moves by ±30 %): 2 × 4 was 15 % slower; 8 × 2, 8 × 3 and 12 × 2 with each tap broadcast
- * afresh (to keep them from spilling) 8–12 % slower, 4 × 2, 6 × 3 and 8 × 3 without that no faster;
- * a hidden layer ran at 185 GFLOP/s where sgemm ran at 300. */
+/* ROWS × VECS vectors per block (see _sparse_conv_clone.h for the other parameters), but 8 × 2 for the
+ * AVX-512 clone: its 32 registers hold 16 accumulators, a tap column's 5 taps and the input vector.
+ * With 64-byte vectors 4 of a row's 5 column offsets split their loads across two cache lines, so
+ * the loads, not the FMAs, set the pace; 8 rows load 12 × 5 × 2 = 120 vectors per connection for
+ * 400 FMAs, where 2 × 4 loaded 120 for 200. Measured on a 2-core Intel Xeon (AVX-512; CN2 on 512²,
+ * two threads, the median of 100–200 rounds paired with each other, as the host's speed moves by
+ * ±30 %): 6 × 2 and 12 × 2 within 2 %, 10 × 2 7 % slower, 6 × 3 10 % slower, 4 × 4 17 % slower. */
 #define ROWS 2
 #define VECS 4
-#define WIDE_ROWS 4
-#define WIDE_VECS 4
+#define WIDE_ROWS 8
+#define WIDE_VECS 2
 
 typedef void (*convolve_fn)(const float *, float *, const float *, const float *, const int64_t *, float,
                             Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,

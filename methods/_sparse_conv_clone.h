@@ -80,44 +80,57 @@ static inline __attribute__((always_inline)) vec NAME(logistic)(vec x, float shi
 
 #define LINE_FLOATS 16 /* floats per 64-byte cache line */
 
+/* Ask for the cache lines that a connection's ROWS + K − 1 rows, from `row` on, will give the block
+ * after next (1.5 to 2.5 blocks ahead, one block's advance). The fan's 8 maps × 6 rows are 48
+ * streams at once, more than the hardware prefetchers follow: without this a hidden layer of CN2
+ * ran at 51 GFLOP/s on the Zen 3 (one thread), with it at 60; the whole 512² forward pass on two
+ * threads took 77 ms instead of 95 (distances of 1 and 3 blocks were slower). On an Intel Xeon's
+ * AVX-512 clone, without it the pass was 7 % slower, 3 blocks ahead 7 % slower, 1 block ahead no
+ * faster. */
+static inline __attribute__((always_inline)) void NAME(prefetch_next_blocks)(const float *row, Py_ssize_t row_stride)
+{
+#pragma GCC unroll 16
+    for (int i = 0; i < ROWS + K - 1; i++, row += row_stride)
+        for (int ahead = 3 * LANES / 2; ahead < 5 * LANES / 2; ahead += LINE_FLOATS)
+            __builtin_prefetch(row + ahead);
+}
+
 /* acc += connections [0, count) of one block: `in` points at the block's top-left input pixel of map
  * 0, `filters` at the first connection's K × K weights. Input row i feeds output row r through filter
  * row i − r, so each input vector is loaded once per tap column and serves up to ROWS output rows
- * (per connection, 2 × 4 blocks load 120 input vectors and broadcast 50 taps for 200 FMAs, where
- * the former 3 × 4 blocks loaded 300 vectors for 300: the loads, not the FMAs, were the limit).
- * Always inlined with a constant `vecs`: every loop unrolls and acc lives in registers. */
+ * (per connection, 2 × 4 blocks load 120 input vectors for 200 FMAs, where the former 3 × 4 blocks
+ * loaded 300 vectors for 300: the loads, not the FMAs, were the limit). The tap column is the outer
+ * loop: its K taps are broadcast once per connection and held in K registers while the block's
+ * rows pass. With the rows outermost, a tap served rows far apart: GCC kept all 25 live and
+ * spilled AVX-512's accumulators, or, made to broadcast them afresh per row, loaded 4× as many; on
+ * an Intel Xeon this order made CN2's forward pass 12–17 % faster with AVX-512 (with the 8 × 2 block
+ * it allows; median of 100–200 paired rounds), and left the AVX2 clone within ±5 % (three paired
+ * runs; the Zen 3 on which its block was chosen was not at hand). Always inlined with a constant `vecs`: every loop
+ * unrolls and acc lives in registers. */
 static inline __attribute__((always_inline)) void NAME(accumulate)(
     vec acc[ROWS][VECS], const float *in, Py_ssize_t map_stride, Py_ssize_t row_stride, const float *filters,
     const int64_t *inputs, Py_ssize_t count, const int vecs)
 {
     for (Py_ssize_t j = 0; j < count; j++) {
-        const float *row = in + inputs[j] * map_stride, *w = filters + j * K * K;
-#pragma GCC unroll 16
-        for (int i = 0; i < ROWS + K - 1; i++, row += row_stride) {
-            /* Ask for the cache lines this row will give the block after next (1.5 to 2.5 blocks
-             * ahead, one block's advance). The fan's 8 maps × 6 rows are 48 streams at once, more
-             * than the hardware prefetchers follow: without this a hidden layer of CN2 ran at 51
-             * GFLOP/s on the Zen 3 (one thread), with it at 60; the whole 512² forward pass on two
-             * threads took 77 ms instead of 95 (distances of 1 and 3 blocks were slower). On an
-             * Intel Xeon's AVX-512 clone, without it the pass was 7 % slower, 3 blocks ahead 7 %
-             * slower, 1 block ahead no faster. */
-            for (int ahead = 3 * LANES / 2; ahead < 5 * LANES / 2; ahead += LINE_FLOATS)
-                __builtin_prefetch(row + ahead);
+        const float *map = in + inputs[j] * map_stride, *w = filters + j * K * K;
+        NAME(prefetch_next_blocks)(map, row_stride);
 #pragma GCC unroll 5
-            for (int kx = 0; kx < K; kx++) {
-                vec taps[ROWS];
-#pragma GCC unroll 8
-                for (int r = 0; r < ROWS; r++)
-                    if (i - r >= 0 && i - r < K)
-                        taps[r] = w[(i - r) * K + kx] - (vec){0}; /* broadcast (x − 0 is x exactly) */
+        for (int kx = 0; kx < K; kx++) {
+            vec taps[K];
+#pragma GCC unroll 5
+            for (int fy = 0; fy < K; fy++)
+                taps[fy] = w[fy * K + kx] - (vec){0}; /* broadcast (x − 0 is x exactly) */
+            const float *row = map + kx;
+#pragma GCC unroll 16
+            for (int i = 0; i < ROWS + K - 1; i++, row += row_stride) {
 #pragma GCC unroll 8
                 for (int v = 0; v < vecs; v++) {
-                    vec x = NAME(load)(row + kx + VLEN * v);
+                    vec x = NAME(load)(row + VLEN * v);
                     IN_REGISTER(x);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
                     for (int r = 0; r < ROWS; r++)
                         if (i - r >= 0 && i - r < K)
-                            acc[r][v] += taps[r] * x;
+                            acc[r][v] += taps[i - r] * x;
                 }
             }
         }

@@ -23,7 +23,7 @@ _wide_builds: dict[Path, ModuleType] = {}
 
 
 def build_wide_clone_for_avx2(source: Path, folder: Path) -> ModuleType:
-    """The kernel `source` built with CLONES_TEST_WIDE: its avx512 clone (16-float vectors, 64-column
+    """The kernel `source` built with CLONES_TEST_WIDE: its avx512 clone (16-float vectors, 8 × 32
     blocks) compiled for AVX2, so that its code runs, and is checked, on CPUs without AVX-512. Built
     once per test session (into the first test's `folder`)."""
     if source in _wide_builds:

@@ -51,7 +51,7 @@ def dense_output(net: DenoisingConvNet, image: np.ndarray, dtype: torch.dtype = 
 )
 @pytest.mark.parametrize("shape", [(1, 1), (7, 9), (37, 70), (64, 33), (11, 150)])
 def test_kernel_computes_the_networks_function(arch, shape, clone):
-    """Shapes below, across and at block boundaries (2 rows × 32 columns, AVX-512's 4 rows × 64; tails
+    """Shapes below, across and at block boundaries (2 rows × 32 columns, AVX-512's 8 rows × 32; tails
     of 8 or 16);
     fans in passes of 8 connections (the output layer's 24, a hidden fan of 12);
     the kernel is as close to a float64 evaluation as PyTorch's float32 one is, or within 3e-4
@@ -67,10 +67,10 @@ def test_kernel_computes_the_networks_function(arch, shape, clone):
 
 @needs_kernel
 def test_each_clone_reports_its_own_block():
-    """AVX-512's 32 registers take 4-row blocks, the other clones 2-row ones; the caller sizes the
+    """AVX-512's 32 registers take 8-row blocks, the other clones 2-row ones; the caller sizes the
     buffers' slack and the row jobs from what each clone reports."""
     blocks = {clone.name: (clone.rows, clone.lanes) for clone in compiled_clones()}
-    expected = {"avx512": (4, 64), "avx2": (2, 32), "plain": (2, 32)}
+    expected = {"avx512": (8, 32), "avx2": (2, 32), "plain": (2, 32)}
     assert blocks == {name: expected[name] for name in blocks}
 
 
