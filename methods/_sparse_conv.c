@@ -7,10 +7,11 @@
  * AVX2 + FMA and plain x86-64 (8-float vectors; the only clone off x86-64 or without GCC ≥ 12).
  * ROWS × VECS = 2 × 4 vectors is the block of the AVX2 and plain clones (2 × 32 pixels; AVX-512's,
  * 8 × 32, is below): each loaded input vector serves both output rows, so the block needs 8 accumulators,
- * 2 broadcast taps and 1 input vector, which fit AVX2's 16 registers without spilling. On a 2-core
- * AMD EPYC (Zen 3, AVX2; one 24-map hidden layer, one thread, CPU time) it ran at 69 GFLOP/s with
- * its inputs in cache, against 54 for the former 3 × 4 block that loaded its input for every FMA
- * (sgemm: 87); 4 × 2 was as fast, 3 × 4 and 4 × 3 spilled registers and were slower.
+ * a tap column's 5 taps and 1 input vector, 14 of AVX2's 16 registers. On a 2-core AMD EPYC (Zen 3,
+ * AVX2; one 24-map hidden layer, one thread, CPU time; rows then the outer loop, 2 taps held) it
+ * ran at 69 GFLOP/s with its inputs in cache, against 54 for the former 3 × 4 block that loaded its
+ * input for every FMA (sgemm: 87); 4 × 2 was as fast, 3 × 4 and 4 × 3 spilled registers and were
+ * slower.
  *
  * The caller (methods/_sparse_inference.py) picks the clone (the best the CPU runs, unless told
  * otherwise) and owns the memory: maps are planar float32 with a common row stride and slack rows and
