@@ -105,8 +105,8 @@ static inline __attribute__((always_inline)) void NAME(prefetch_next_blocks)(con
  * spilled AVX-512's accumulators, or, made to broadcast them afresh per row, loaded 4× as many; on
  * an Intel Xeon this order made CN2's forward pass 12–17 % faster with AVX-512 (with the 8 × 2 block
  * it allows; median of 100–200 paired rounds), and left the AVX2 clone within ±5 % (three paired
- * runs; the Zen 3 on which its block was chosen was not at hand). Always inlined with a constant `vecs`: every loop
- * unrolls and acc lives in registers. */
+ * runs; the Zen 3 on which its block was chosen was not at hand). Always inlined with a constant
+ * `vecs`: every loop unrolls and acc lives in registers. */
 static inline __attribute__((always_inline)) void NAME(accumulate)(
     vec acc[ROWS][VECS], const float *in, Py_ssize_t map_stride, Py_ssize_t row_stride, const float *filters,
     const int64_t *inputs, Py_ssize_t count, const int vecs)
